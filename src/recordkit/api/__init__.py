@@ -1,0 +1,1 @@
+"""HTTP only: app factory, routes, auth, error mapping, wire shapes."""

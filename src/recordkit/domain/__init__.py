@@ -1,0 +1,1 @@
+"""Pure domain: entities, validation rules, the list query. No IO, no HTTP."""

@@ -1,0 +1,73 @@
+"""Domain services: the rules between a parsed request and the store (who may see what)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recordkit.domain.ids import check_account_id, check_app_id
+from recordkit.domain.models import App, Meeting, Principal, Recording
+from recordkit.domain.ports import RecordingStore
+from recordkit.domain.query import Page, QueryParams, parse_page, parse_recording_query, parse_sort_order
+from recordkit.domain.timefmt import now_ms
+from recordkit.errors import Forbidden, InvalidRequest, NotFound
+
+MAX_APP_NAME = 255
+MAX_APP_SEARCH = 125
+
+
+class RecordingsService:
+    def __init__(self, store: RecordingStore, clock: Callable[[], int] = now_ms) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- access ------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_account(principal: Principal, account_id: str) -> str:
+        check_account_id(account_id)
+        if principal.account_id != account_id:
+            raise Forbidden("token is not allowed to access this account")
+        return account_id
+
+    def app_for(self, principal: Principal, account_id: str, app_id: str) -> App:
+        self.check_account(principal, account_id)
+        app = self.store.get_app(check_app_id(app_id))
+        if app is None or app.account_id != account_id:
+            raise NotFound(f"app {app_id} not found")
+        return app
+
+    @staticmethod
+    def require_write(principal: Principal) -> None:
+        if not principal.can_write:
+            raise Forbidden("token has the Realtime permission (read only); this needs Realtime Admin")
+
+    # -- apps --------------------------------------------------------------------------------
+
+    def list_apps(self, principal: Principal, account_id: str, params: QueryParams) -> tuple[list[App], int, Page]:
+        self.check_account(principal, account_id)
+        page = parse_page(params)
+        search = params.get("search", [""])[-1] or None
+        if search is not None and len(search) > MAX_APP_SEARCH:
+            raise InvalidRequest(f"search: must be at most {MAX_APP_SEARCH} characters")
+        apps, total = self.store.list_apps(account_id, page, search, parse_sort_order(params))
+        return apps, total, page
+
+    def create_app(self, principal: Principal, account_id: str, name: str) -> App:
+        self.check_account(principal, account_id)
+        self.require_write(principal)
+        name = name.strip()
+        if not name:
+            raise InvalidRequest("name: must not be empty")
+        if len(name) > MAX_APP_NAME:
+            raise InvalidRequest(f"name: must be at most {MAX_APP_NAME} characters")
+        return self.store.create_app(account_id, name)
+
+    # -- recordings --------------------------------------------------------------------------
+
+    def list_recordings(
+        self, principal: Principal, account_id: str, app_id: str, params: QueryParams
+    ) -> tuple[list[tuple[Recording, Meeting]], int, Page]:
+        app = self.app_for(principal, account_id, app_id)
+        query = parse_recording_query(params)
+        rows, total = self.store.list_recordings(app.id, query, self.clock())
+        return rows, total, query.page

@@ -1,0 +1,1 @@
+"""Credentials: API tokens (stored hashed) and the cipher for storage secrets at rest."""

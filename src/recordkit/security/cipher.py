@@ -1,0 +1,59 @@
+"""Encryption at rest for write-only storage secrets (Fernet: AES-128-CBC + HMAC-SHA256).
+
+Keys come from settings (``RECORDKIT_SECRET_KEYS``, newest first, comma separated) or, by default,
+from ``secret.key`` in the data dir, made on first use with mode 0600. Several keys give rotation:
+the first encrypts, all decrypt; ``rotate`` re-encrypts a token under the first key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from recordkit.errors import Unavailable
+
+
+class SecretCipher:
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        self._fernet = MultiFernet([Fernet(k) for k in keys])
+
+    @classmethod
+    def from_key_file(cls, path: Path, extra_keys: Sequence[str] = ()) -> SecretCipher:
+        keys = [k.encode() for k in extra_keys if k]
+        if not keys:
+            keys = [load_or_create_key(path)]
+        return cls(keys)
+
+    def encrypt_json(self, value: object) -> bytes:
+        return self._fernet.encrypt(msgspec.json.encode(value))
+
+    def decrypt_json(self, blob: bytes) -> object:
+        try:
+            return msgspec.json.decode(self._fernet.decrypt(blob))
+        except InvalidToken:
+            raise Unavailable("stored secret cannot be decrypted with the configured keys") from None
+
+    def rotate(self, blob: bytes) -> bytes:
+        return self._fernet.rotate(blob)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+    return key

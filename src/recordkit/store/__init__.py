@@ -1,0 +1,1 @@
+"""Metadata stores behind the ``RecordingStore`` port: SQLite (default)."""
