@@ -84,6 +84,9 @@ class SqliteRecordingStore:
             conn.execute("INSERT INTO accounts (id, created_ms) VALUES (?, ?)", (account.id, account.created_ms))
         return account
 
+    def has_accounts(self) -> bool:
+        return self.pool.get().execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
+
     def get_account(self, account_id: str) -> Account | None:
         row = self.pool.get().execute("SELECT id, created_ms FROM accounts WHERE id = ?", (account_id,)).fetchone()
         return Account(*row) if row else None
