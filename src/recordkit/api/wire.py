@@ -89,5 +89,10 @@ def error(status: int, message: str) -> bytes:
 
 
 AUTH_ERROR = encode(
-    {"success": False, "errors": [{"code": 10000, "message": "Authentication error"}], "messages": [], "result": None}
+    {
+        "success": False,
+        "errors": [{"code": 10000, "message": "Authentication error"}],
+        "messages": [],
+        "result": None,
+    }
 )

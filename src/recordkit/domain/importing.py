@@ -12,7 +12,13 @@ from typing import Any
 import msgspec
 
 from recordkit.domain.ids import check_uuid
-from recordkit.domain.models import MEETING_STATUSES, RECORDING_STATUSES, Meeting, Recording, split_storage_config
+from recordkit.domain.models import (
+    MEETING_STATUSES,
+    RECORDING_STATUSES,
+    Meeting,
+    Recording,
+    split_storage_config,
+)
 from recordkit.domain.timefmt import parse_iso_ms
 from recordkit.errors import InvalidRequest
 
@@ -142,7 +148,12 @@ def _meeting(wire: WireRecording, app_id: str, invoked: int) -> Meeting:
     if m is None:
         if wire.meeting_id is None:
             raise InvalidRequest("meeting: required (the meeting object, or at least meeting_id)")
-        return Meeting(id=check_uuid(wire.meeting_id, "meeting_id"), app_id=app_id, created_ms=invoked, updated_ms=invoked)
+        return Meeting(
+            id=check_uuid(wire.meeting_id, "meeting_id"),
+            app_id=app_id,
+            created_ms=invoked,
+            updated_ms=invoked,
+        )
     meeting_id = check_uuid(m.id, "meeting.id")
     if wire.meeting_id is not None and wire.meeting_id.lower() != meeting_id:
         raise InvalidRequest("meeting_id: differs from meeting.id")

@@ -105,16 +105,12 @@ class SqliteRecordingStore:
     def get_app(self, app_id: str) -> App | None:
         row = (
             self.pool.get()
-            .execute(
-                "SELECT id, account_id, name, created_ms, recording_config FROM apps WHERE id = ?", (app_id,)
-            )
+            .execute("SELECT id, account_id, name, created_ms, recording_config FROM apps WHERE id = ?", (app_id,))
             .fetchone()
         )
         return App(row[0], row[1], row[2], row[3], _dj(row[4])) if row else None
 
-    def list_apps(
-        self, account_id: str, page: Page, search: str | None, ascending: bool
-    ) -> tuple[list[App], int]:
+    def list_apps(self, account_id: str, page: Page, search: str | None, ascending: bool) -> tuple[list[App], int]:
         where = "account_id = ?"
         params: list[Any] = [account_id]
         if search:
@@ -157,8 +153,7 @@ class SqliteRecordingStore:
         rows = (
             self.pool.get()
             .execute(
-                "SELECT id, permission, created_ms, revoked_ms FROM tokens WHERE account_id = ? "
-                "ORDER BY created_ms",
+                "SELECT id, permission, created_ms, revoked_ms FROM tokens WHERE account_id = ? ORDER BY created_ms",
                 (account_id,),
             )
             .fetchall()
@@ -454,9 +449,7 @@ class SqliteRecordingStore:
             ).fetchall()
         ids = [r[0] for r in rows]
         if id_candidate is not None and id_candidate not in ids:
-            row = conn.execute(
-                "SELECT id FROM meetings WHERE id = ? AND app_id = ?", (id_candidate, app_id)
-            ).fetchone()
+            row = conn.execute("SELECT id FROM meetings WHERE id = ? AND app_id = ?", (id_candidate, app_id)).fetchone()
             if row:
                 ids.append(row[0])
         return ids
@@ -489,7 +482,11 @@ class SqliteRecordingStore:
 
     @staticmethod
     def _sum(
-        conn: sqlite3.Connection, app_id: str, dim: str, statuses: Sequence[str], buckets: tuple[int, int] | None
+        conn: sqlite3.Connection,
+        app_id: str,
+        dim: str,
+        statuses: Sequence[str],
+        buckets: tuple[int, int] | None,
     ) -> int:
         marks = ",".join("?" * len(statuses))
         sql = f"SELECT COALESCE(SUM(n), 0) FROM recording_counts WHERE app_id = ? AND dim = ? AND status IN ({marks})"
@@ -560,10 +557,13 @@ class SqliteRecordingStore:
                 "LIMIT ? OFFSET ?",
                 [*union_params, limit, offset],
             )
-        elif q.expired is not None and not q.has_time_range:
+        elif (
+            q.expired is not None
+            and not q.has_time_range
+            and total * 20 < self._sum(conn, app_id, "T", RECORDING_STATUSES, None)
+        ):
             # Sparse matches: walk the expiry index and sort them; dense ones: walk by time and filter.
-            if total * 20 < self._sum(conn, app_id, "T", RECORDING_STATUSES, None):
-                index = "INDEXED BY recordings_by_expiry"
+            index = "INDEXED BY recordings_by_expiry"
         return (
             f"SELECT r.seq FROM recordings r {index} WHERE r.app_id = ?{where} {tail}",
             [app_id, *params, limit, offset],
