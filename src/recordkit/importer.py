@@ -8,7 +8,8 @@ answering and writing. Importing the same id again updates it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,22 +42,48 @@ def _rows(path: Path) -> Iterator[tuple[int, bytes, int]]:
     with path.open("rb") as handle:
         first = handle.readline()
         whole = first.lstrip().startswith(b"{") and _is_list_document(first)
-        if whole is None:  # the first line is not JSON alone: a pretty-printed list response
-            whole = True
+        if whole is None:  # the first line is not JSON alone: a pretty-printed list response?
+            raw = first + handle.read()
+            try:
+                items = decode_list_response(raw)
+            except InvalidRequest:
+                if not _looks_like_json_lines(raw):
+                    raise
+                # JSON Lines with a broken first line: check line by line, so errors carry their numbers.
+                yield from _numbered(raw.splitlines(keepends=True))
+                return
+            for index, item in enumerate(items, start=1):
+                yield index, bytes(item), len(raw) if index == 1 else 0
+            return
         if whole:
             raw = first + handle.read()
             for index, item in enumerate(decode_list_response(raw), start=1):
                 yield index, bytes(item), len(raw) if index == 1 else 0
             return
-        number = 1
-        line = first
-        while line:
-            if line.strip():
-                yield number, line, len(line)
-            else:
-                yield number, b"", len(line)
-            number += 1
-            line = handle.readline()
+        yield from _numbered(itertools.chain([first] if first else [], handle))
+
+
+def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes, int]]:
+    for number, line in enumerate(lines, start=1):
+        yield number, (line if line.strip() else b""), len(line)
+
+
+def _looks_like_json_lines(raw: bytes) -> bool:
+    """A file that is neither one JSON document nor starts with a good line: is it JSON Lines?
+
+    Yes when it has a single non-blank line, or when the first later line that is JSON by itself is
+    a recording (an object with an ``id``); a pretty-printed document's lines are not JSON alone.
+    """
+    lines = [line for line in raw.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return True
+    for line in lines[1:]:
+        try:
+            value = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue
+        return isinstance(value, dict) and "id" in value
+    return False
 
 
 def _is_list_document(first: bytes) -> bool | None:

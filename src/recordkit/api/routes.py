@@ -94,11 +94,10 @@ def _fallback(known: list[BaseRoute], service: RecordingsService) -> BaseRoute:
         service.check_account(principal, request.path_params["account_id"])
         rest = request.path_params["rest"].strip("/")
         parts = rest.split("/")
-        resource = parts[1] if len(parts) > 1 and parts[0] != "apps" else parts[0]
-        if not resource:
+        if parts[0] == "apps" or len(parts) < 2 or request.path_params["rest"].endswith("/"):
             raise NotFound(f"Route not found: {request.method} {request.url.path}")
         raise NotImplementedYet(
-            f"RecordKit does not implement {request.method} .../realtime/kit/{rest} ({resource}) yet"
+            f"RecordKit does not implement {request.method} .../realtime/kit/{rest} ({parts[1]}) yet"
         )
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
