@@ -67,8 +67,7 @@ def build_routes(service: RecordingsService, settings: Settings) -> list[BaseRou
         principal = authenticate(request, store)
         p = request.path_params
         rows, total, page = service.list_recordings(principal, p["account_id"], p["app_id"], _params(request))
-        items = [wire.recording_list_item(r, m) for r, m in rows]
-        return _json(wire.ok_list(items, page, total))
+        return _json(wire.ok_raw_list(rows, page, total))
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recordkit.domain.ids import check_account_id, check_app_id
-from recordkit.domain.models import App, Meeting, Principal, Recording
+from recordkit.domain.models import App, Principal
 from recordkit.domain.ports import RecordingStore
 from recordkit.domain.query import Page, QueryParams, parse_page, parse_recording_query, parse_sort_order
 from recordkit.domain.timefmt import now_ms
@@ -66,7 +66,7 @@ class RecordingsService:
 
     def list_recordings(
         self, principal: Principal, account_id: str, app_id: str, params: QueryParams
-    ) -> tuple[list[tuple[Recording, Meeting]], int, Page]:
+    ) -> tuple[list[bytes], int, Page]:
         app = self.app_for(principal, account_id, app_id)
         query = parse_recording_query(params)
         rows, total = self.store.list_recordings(app.id, query, self.clock())

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from recordkit.domain import render
 from recordkit.domain.counting import counter_keys, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
@@ -72,6 +73,34 @@ class SqliteRecordingStore:
     def __init__(self, path: Path, cipher: SecretCipher) -> None:
         self.pool = ConnectionPool(path)
         self.cipher = cipher
+        self.backfill_renderings()
+
+    def backfill_renderings(self, batch: int = 5000) -> int:
+        """Render rows written before renderings were kept (a one-off after upgrading an old data dir)."""
+
+        def meeting_json(row: Sequence[Any]) -> bytes:
+            return render.meeting_json(self._meeting(row))
+
+        def recording_json(row: Sequence[Any]) -> bytes:
+            return render.recording_item_json(self._recording(row))
+
+        done = 0
+        for table, columns, to_json in (
+            ("meetings", MEETING_COLUMNS, meeting_json),
+            ("recordings", REC_COLUMNS, recording_json),
+        ):
+            while True:
+                with self.pool.write() as conn:
+                    rows = conn.execute(
+                        f"SELECT seq, {columns} FROM {table} WHERE wire IS NULL LIMIT ?", (batch,)
+                    ).fetchall()
+                    conn.executemany(
+                        f"UPDATE {table} SET wire = ? WHERE seq = ?", [(to_json(row[1:]), row[0]) for row in rows]
+                    )
+                done += len(rows)
+                if len(rows) < batch:
+                    break
+        return done
 
     def close(self) -> None:
         self.pool.close()
@@ -232,6 +261,7 @@ class SqliteRecordingStore:
             _j(m.ai_config),
             m.created_ms,
             m.updated_ms,
+            render.meeting_json(m),
         )
 
     def _recording_params(self, r: Recording, updated: int) -> tuple[Any, ...]:
@@ -256,6 +286,7 @@ class SqliteRecordingStore:
             _j(r.start_reason),
             _j(r.stop_reason),
             updated,
+            render.recording_item_json(r),
         )
 
     # -- import -------------------------------------------------------------------------------
@@ -295,8 +326,8 @@ class SqliteRecordingStore:
             conn.executemany(
                 "INSERT INTO recordings (id, app_id, meeting_id, session_id, status, invoked_ms, started_ms, "
                 "stopped_ms, download_url, audio_download_url, expiry_ms, file_size, output_file_name, "
-                "recording_duration, storage_config, storage_secrets, start_reason, stop_reason, updated_ms) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "recording_duration, storage_config, storage_secrets, start_reason, stop_reason, updated_ms, wire) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
                 "meeting_id=excluded.meeting_id, session_id=excluded.session_id, status=excluded.status, "
                 "invoked_ms=excluded.invoked_ms, started_ms=excluded.started_ms, stopped_ms=excluded.stopped_ms, "
                 "download_url=excluded.download_url, audio_download_url=excluded.audio_download_url, "
@@ -304,7 +335,7 @@ class SqliteRecordingStore:
                 "output_file_name=excluded.output_file_name, recording_duration=excluded.recording_duration, "
                 "storage_config=excluded.storage_config, storage_secrets=excluded.storage_secrets, "
                 "start_reason=excluded.start_reason, stop_reason=excluded.stop_reason, "
-                "updated_ms=excluded.updated_ms",
+                "updated_ms=excluded.updated_ms, wire=excluded.wire",
                 [self._recording_params(r, stamp) for r in recordings.values()],
             )
             self._apply_deltas(conn, app_id, deltas)
@@ -335,7 +366,7 @@ class SqliteRecordingStore:
             for row in conn.execute(
                 "SELECT id, app_id, title, title_folded, status, record_on_start, live_stream_on_start, "
                 "persist_chat, summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, "
-                f"recording_config, ai_config, created_ms, updated_ms FROM meetings WHERE id IN ({marks})",
+                f"recording_config, ai_config, created_ms, updated_ms, wire FROM meetings WHERE id IN ({marks})",
                 chunk,
             ):
                 existing[row[0]] = tuple(row)
@@ -351,8 +382,8 @@ class SqliteRecordingStore:
             conn.executemany(
                 "INSERT INTO meetings (id, app_id, title, title_folded, status, record_on_start, "
                 "live_stream_on_start, persist_chat, summarize_on_end, transcribe_on_end, "
-                "session_keep_alive_time_in_secs, recording_config, ai_config, created_ms, updated_ms) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "session_keep_alive_time_in_secs, recording_config, ai_config, created_ms, updated_ms, wire) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 inserts,
             )
         if updates:
@@ -360,7 +391,7 @@ class SqliteRecordingStore:
                 "UPDATE meetings SET title=?, title_folded=?, status=?, record_on_start=?, "
                 "live_stream_on_start=?, persist_chat=?, summarize_on_end=?, transcribe_on_end=?, "
                 "session_keep_alive_time_in_secs=?, recording_config=?, ai_config=?, created_ms=?, "
-                "updated_ms=? WHERE id=?",
+                "updated_ms=?, wire=? WHERE id=?",
                 updates,
             )
 
@@ -376,9 +407,8 @@ class SqliteRecordingStore:
 
     # -- list ---------------------------------------------------------------------------------
 
-    def list_recordings(
-        self, app_id: str, query: RecordingQuery, now_ms: int
-    ) -> tuple[list[tuple[Recording, Meeting]], int]:
+    def list_recordings(self, app_id: str, query: RecordingQuery, now_ms: int) -> tuple[list[bytes], int]:
+        """One page of list items as ready JSON (each with its meeting), and the exact total."""
         conn = self.pool.get()
         filters = self._filters(conn, app_id, query, now_ms)
         if filters is None:
@@ -391,14 +421,28 @@ class SqliteRecordingStore:
         order = "ASC" if query.ascending else "DESC"
         inner, inner_params = self._page_seqs(conn, app_id, query, filters, order, limit, page.offset, total)
         sql = (
-            f"SELECT {_R}, {_M} FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
+            "SELECT r.wire, m.wire, r.seq, m.seq FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
             f"WHERE r.seq IN ({inner}) ORDER BY r.invoked_ms {order}, r.id {order}"
         )
-        out: list[tuple[Recording, Meeting]] = []
-        for row in conn.execute(sql, inner_params):
-            meeting = self._meeting(row[_N_REC:]) if row[_N_REC] is not None else None
-            out.append((self._recording(row), meeting))  # type: ignore[arg-type]
+        splice = render.splice_meeting
+        out = []
+        for rec_wire, meeting_wire, rec_seq, meeting_seq in conn.execute(sql, inner_params):
+            if rec_wire is None or (meeting_wire is None and meeting_seq is not None):
+                rec_wire, meeting_wire = self._render_now(conn, rec_seq, meeting_seq)
+            out.append(splice(rec_wire, meeting_wire))
         return out, total
+
+    def _render_now(
+        self, conn: sqlite3.Connection, rec_seq: int, meeting_seq: int | None
+    ) -> tuple[bytes, bytes | None]:
+        """Rows written before renderings were kept (an older schema) are rendered on the fly."""
+        row = conn.execute(f"SELECT {REC_COLUMNS} FROM recordings WHERE seq = ?", (rec_seq,)).fetchone()
+        rec_wire = render.recording_item_json(self._recording(row))
+        meeting_wire = None
+        if meeting_seq is not None:
+            mrow = conn.execute(f"SELECT {MEETING_COLUMNS} FROM meetings WHERE seq = ?", (meeting_seq,)).fetchone()
+            meeting_wire = render.meeting_json(self._meeting(mrow))
+        return rec_wire, meeting_wire
 
     def _filters(
         self, conn: sqlite3.Connection, app_id: str, q: RecordingQuery, now: int
