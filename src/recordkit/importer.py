@@ -1,26 +1,37 @@
 """``recordkit import``: load recordings from JSON Lines or a whole list response.
 
-Two passes. The first decodes and validates every line (and checks that no id belongs to
-another app) without writing; any bad line is reported with its number and nothing is written.
-The second writes in batches, each one transaction, so a server running beside the import keeps
-answering and writing. Importing the same id again updates it.
+Two passes. The first decodes, validates and converts every line once (and checks that no id
+belongs to another app) into a scratch SQLite file, with one worker process per core on big JSON
+Lines files; any bad line is reported with its number and nothing is written. The second moves
+the rows in with ``INSERT ... SELECT``, a batch per transaction, so a server running beside the
+import keeps answering and writing. Importing the same id again updates it (the last one wins).
 """
 
 from __future__ import annotations
 
 import itertools
+import mmap
+import multiprocessing
+import os
+import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from recordkit.domain.importing import decode_list_response, decode_recording, to_domain
 from recordkit.domain.models import Meeting, Recording
+from recordkit.domain.timefmt import now_ms
 from recordkit.errors import InvalidRequest
 from recordkit.store.sqlite import SqliteRecordingStore
+from recordkit.store.sqlite.staging import Staging
 
-BATCH = 5000
+BATCH = 20_000
+PARALLEL_FROM_BYTES = 8 << 20  # below this, forking workers costs more than it saves
 MAX_ERRORS = 20
 
 Progress = Callable[[int], None]
@@ -63,8 +74,8 @@ def _rows(path: Path) -> Iterator[tuple[int, bytes, int]]:
         yield from _numbered(itertools.chain([first] if first else [], handle))
 
 
-def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes, int]]:
-    for number, line in enumerate(lines, start=1):
+def _numbered(lines: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes, int]]:
+    for number, line in enumerate(lines, start=first):
         yield number, (line if line.strip() else b""), len(line)
 
 
@@ -107,53 +118,196 @@ def import_file(
     app_id: str,
     progress: Progress | None = None,
     batch_size: int = BATCH,
+    workers: int | None = None,
 ) -> ImportReport:
+    """Check and convert every line (pass one, on every core), then write them (pass two)."""
     report = ImportReport()
     tick = progress or (lambda n: None)
-    try:
-        _validate(store, path, app_id, report, tick)
-    except InvalidRequest as exc:  # a broken list document: no line to blame
-        report.errors.append((0, exc.message))
-    if report.errors:
-        return report
-    batch: list[tuple[Recording, Meeting]] = []
-    for number, raw, consumed in _rows(path):
-        tick(consumed)
-        if not raw.strip():
-            continue
-        batch.append(_convert(number, raw, app_id))
-        if len(batch) >= batch_size:
-            report.written += store.import_recordings(app_id, batch)
-            batch = []
-    if batch:
-        report.written += store.import_recordings(app_id, batch)
+    with tempfile.TemporaryDirectory(prefix="recordkit-import-") as scratch:
+        try:
+            stagings = _stage_file(store, path, app_id, report, tick, Path(scratch), workers)
+        except InvalidRequest as exc:  # a broken list document: no line to blame
+            report.errors.append((0, exc.message))
+            return report
+        if report.errors:
+            report.errors = sorted(report.errors)[:MAX_ERRORS]
+            return report
+        size = max(path.stat().st_size, 1)
+        total = max(sum(rows for _, rows in stagings), 1)
+        for staging_path, _ in stagings:
+            report.written += store.import_staged(
+                app_id, staging_path, batch_size, progress=lambda rows: tick(size * rows // total)
+            )
     return report
 
 
-def _validate(store: SqliteRecordingStore, path: Path, app_id: str, report: ImportReport, tick: Progress) -> None:
-    pending: list[tuple[int, str, str]] = []
+def _stage_file(
+    store: SqliteRecordingStore,
+    path: Path,
+    app_id: str,
+    report: ImportReport,
+    tick: Progress,
+    scratch: Path,
+    workers: int | None,
+) -> list[tuple[Path, int]]:
+    size = path.stat().st_size
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if workers < 2 or size < PARALLEL_FROM_BYTES or not _plain_json_lines(path):
+        staging = Staging(scratch / "staging-0.sqlite3")
+        try:
+            report.lines += _stage_rows(store, _rows(path), app_id, report.errors, tick, staging)
+        finally:
+            staging.finish()
+        return [(staging.path, staging.rows)]
+    chunks = _chunks(path, workers)
+    done = multiprocessing.get_context("fork").Value("q", 0)
+    global _FORKED
+    _FORKED = (store, path, app_id, done)
+    jobs = [
+        (i, start, end, first_line, scratch / f"staging-{i}.sqlite3")
+        for i, (start, end, first_line) in enumerate(chunks)
+    ]
+    results: list[tuple[int, int, int, list[tuple[int, str]]]] = []
+    with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = [pool.submit(_stage_chunk, job) for job in jobs]
+        reported = 0
+        while not all(f.done() for f in pending):
+            time.sleep(0.1)
+            now = done.value
+            tick(now - reported)
+            reported = now
+        results = [f.result() for f in pending]
+        tick(done.value - reported)
+    _FORKED = None
+    out = []
+    for index, lines, rows, errors in sorted(results):
+        report.lines += lines
+        report.errors.extend(errors)
+        out.append((jobs[index][4], rows))
+    return out
 
-    def check_owners() -> None:
+
+_FORKED: tuple[SqliteRecordingStore, Path, str, Any] | None = None
+
+
+def _stage_chunk(job: tuple[int, int, int, int, Path]) -> tuple[int, int, int, list[tuple[int, str]]]:
+    """In a forked worker: convert one byte range of a JSON Lines file into its own staging file."""
+    index, start, end, first_line, staging_path = job
+    assert _FORKED is not None
+    store, path, app_id, done = _FORKED
+    store.reset_connections()  # never share the parent's SQLite connections across fork
+
+    def tick(n: int) -> None:
+        with done.get_lock():
+            done.value += n
+
+    errors: list[tuple[int, str]] = []
+    staging = Staging(staging_path)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            lines = _bounded_lines(handle, end - start)
+            count = _stage_rows(store, _numbered(lines, first_line), app_id, errors, tick, staging)
+    finally:
+        staging.finish()
+    return index, count, staging.rows, errors
+
+
+def _bounded_lines(handle: Any, limit: int) -> Iterator[bytes]:
+    while limit > 0:
+        line = handle.readline()
+        if not line:
+            return
+        limit -= len(line)
+        yield line
+
+
+def _plain_json_lines(path: Path) -> bool:
+    """JSON Lines whose first line is a recording: the form that can be split between workers."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    return bool(first.strip()) and _is_list_document(first) is False
+
+
+def _chunks(path: Path, parts: int) -> list[tuple[int, int, int]]:
+    """``(start, end, first line number)`` byte ranges cut at line ends."""
+    size = path.stat().st_size
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        cuts = [0]
+        for i in range(1, parts):
+            at = data.find(b"\n", size * i // parts)
+            if at == -1 or at + 1 >= size:
+                break
+            if at + 1 > cuts[-1]:
+                cuts.append(at + 1)
+        cuts.append(size)
+        out = []
+        line = 1
+        for start, end in itertools.pairwise(cuts):
+            out.append((start, end, line))
+            line += data[start:end].count(b"\n")
+    return out
+
+
+def _stage_rows(
+    store: SqliteRecordingStore,
+    rows: Iterable[tuple[int, bytes, int]],
+    app_id: str,
+    errors: list[tuple[int, str]],
+    tick: Progress,
+    staging: Staging,
+) -> int:
+    """Convert rows into ``staging``; returns the number of lines seen. Errors go to ``errors``."""
+    stamp = now_ms()
+    app = store.app_seq(app_id)
+    pending: list[tuple[int, str, str]] = []
+    recordings: list[tuple[Any, ...]] = []
+    meetings: list[tuple[Any, ...]] = []
+    seen_meetings: dict[str, Meeting] = {}
+    seen_recordings: set[str] = set()
+    lines = 0
+    consumed_since = 0
+
+    def flush() -> None:
         clash = store.conflicting_ids(app_id, [p[1] for p in pending], [p[2] for p in pending])
         for number, rec_id, meeting_id in pending:
             for owned in (rec_id, meeting_id):
-                if owned in clash and len(report.errors) < MAX_ERRORS:
-                    report.errors.append((number, f"id {owned} belongs to another app"))
+                if owned in clash and len(errors) < MAX_ERRORS:
+                    errors.append((number, f"id {owned} belongs to another app"))
         pending.clear()
+        if not errors:
+            staging.add(recordings, meetings)
+        recordings.clear()
+        meetings.clear()
 
-    for number, raw, consumed in _rows(path):
-        tick(consumed)
-        report.lines += 1
+    for number, raw, consumed in rows:
+        lines += 1
+        consumed_since += consumed
+        if consumed_since > 1 << 20:
+            tick(consumed_since)
+            consumed_since = 0
         if not raw.strip():
             continue
         try:
             rec, meeting = _convert(number, raw, app_id)
         except InvalidRequest as exc:
-            if len(report.errors) < MAX_ERRORS:
-                report.errors.append((number, exc.message.split(": ", 1)[1]))
+            if len(errors) < MAX_ERRORS:
+                errors.append((number, exc.message.split(": ", 1)[1]))
             continue
+        if errors:
+            continue  # keep checking, stop converting
+        if rec.id in seen_recordings:
+            flush()  # the earlier row must be staged before it can be superseded
+            staging.supersede(rec.id)
+        seen_recordings.add(rec.id)
         pending.append((number, rec.id, meeting.id))
+        if seen_meetings.get(meeting.id) != meeting:
+            seen_meetings[meeting.id] = meeting
+            meetings.append(store.meeting_row(meeting))
+        recordings.append(store.recording_row(rec, stamp, app))
         if len(pending) >= BATCH:
-            check_owners()
+            flush()
     if pending:
-        check_owners()
+        flush()
+    tick(consumed_since)
+    return lines

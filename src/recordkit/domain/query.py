@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from recordkit.domain.ids import check_uuid, is_uuid
 from recordkit.domain.models import MEETING_STATUSES, RECORDING_STATUSES
-from recordkit.domain.timefmt import parse_iso_ms
+from recordkit.domain.timefmt import parse_iso_us
 from recordkit.errors import InvalidRequest
 
 DEFAULT_PER_PAGE = 20
@@ -117,10 +117,13 @@ def parse_search(params: QueryParams) -> Search | None:
 def _parse_time_range(params: QueryParams) -> tuple[int | None, int | None]:
     start = _last(params, "start_time")
     end = _last(params, "end_time")
-    start_ms = parse_iso_ms(start, "start_time") if start is not None else None
-    end_ms = parse_iso_ms(end, "end_time") if end is not None else None
-    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+    start_us = parse_iso_us(start, "start_time") if start is not None else None
+    end_us = parse_iso_us(end, "end_time") if end is not None else None
+    if start_us is not None and end_us is not None and start_us > end_us:
         raise InvalidRequest("start_time: must not be after end_time")
+    # Stored times are whole milliseconds: the first at or after start_time, the last at or before end_time.
+    start_ms = -(-start_us // 1000) if start_us is not None else None
+    end_ms = end_us // 1000 if end_us is not None else None
     return start_ms, end_ms
 
 

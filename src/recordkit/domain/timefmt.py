@@ -39,16 +39,19 @@ def parse_iso_us(value: str, field: str) -> int:
     return us
 
 
-@lru_cache(maxsize=65536)
-def _format_seconds(seconds: int) -> str:
-    t = (_EPOCH + timedelta(seconds=seconds)).timetuple()
-    return "%04d-%02d-%02dT%02d:%02d:%02d" % t[:6]  # noqa: UP031 - several times faster than f-strings of datetime
+@lru_cache(maxsize=16384)
+def _format_day(day: int) -> str:
+    d = (_EPOCH + timedelta(days=day)).date()
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
 
 
 def format_ms(ms: int) -> str:
     """Epoch milliseconds to ``2019-12-27T18:11:19.117Z`` (four-digit years, always UTC)."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{_format_seconds(seconds)}.{millis:03d}Z"
+    day, rest = divmod(ms, 86_400_000)
+    seconds, millis = divmod(rest, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_format_day(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
 
 
 def format_opt(ms: int | None) -> str | None:

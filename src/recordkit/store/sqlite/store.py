@@ -8,15 +8,16 @@ so ``total_count`` is exact without scanning (see ``recordkit.domain.counting``)
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from recordkit.domain import render
-from recordkit.domain.counting import counter_keys, plan_range
+from recordkit.domain.counting import DAY_MS, HOUR_MS, counter_keys, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
     RECORDING_STATUSES,
@@ -27,28 +28,37 @@ from recordkit.domain.models import (
     Recording,
 )
 from recordkit.domain.query import Page, RecordingQuery
-from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms
+from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms, parse_iso_ms
 from recordkit.errors import InvalidRequest, NotFound
 from recordkit.security.cipher import SecretCipher
 from recordkit.security.tokens import hash_token, new_token
+from recordkit.store.sqlite import staging
 from recordkit.store.sqlite.connection import ConnectionPool
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 
-REC_COLUMNS = (
-    "id, app_id, meeting_id, status, invoked_ms, session_id, started_ms, stopped_ms, download_url, "
-    "audio_download_url, expiry_ms, file_size, output_file_name, recording_duration, storage_config, "
-    "storage_secrets, start_reason, stop_reason"
-)
 MEETING_COLUMNS = (
     "id, app_id, created_ms, updated_ms, title, status, record_on_start, live_stream_on_start, "
     "persist_chat, summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, "
     "recording_config, ai_config"
 )
-_R = ", ".join("r." + c.strip() for c in REC_COLUMNS.split(","))
-_M = ", ".join("m." + c.strip() for c in MEETING_COLUMNS.split(","))
-_N_REC = len(REC_COLUMNS.split(","))
+_RECORDING_UPDATE = ", ".join(
+    f"{c}=excluded.{c}"
+    for c in ("meeting_id", "status", "invoked_ms", "expiry_ms", "wire", "detail", "secrets", "updated_ms")
+)
+_MEETING_UPDATE = ", ".join(
+    f"{c}=excluded.{c}" for c in (x.strip() for x in staging.MEETING_COLUMNS.split(",")) if c not in ("id", "app_id")
+)
+# (dimension, column, bucket size in ms) of the counters, as SQL sees them (floor division by hand).
+_STAGED_DIMS = (
+    ("T", None, 1),
+    ("iH", "invoked_ms", HOUR_MS),
+    ("iD", "invoked_ms", DAY_MS),
+    ("eH", "expiry_ms", HOUR_MS),
+    ("eD", "expiry_ms", DAY_MS),
+)
+_DETAIL_FIELDS = ("start_reason", "stop_reason")
 
 # Above this many rows to skip, a per-status merge costs more than one scan of the time index.
 _UNION_LIMIT = 5000
@@ -63,6 +73,10 @@ def _dj(value: bytes | str | None) -> Any:
     return None if value is None else _json_decode(value)
 
 
+def _opt_ms(value: str | None) -> int | None:
+    return None if value is None else parse_iso_ms(value, "time")
+
+
 def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
@@ -73,37 +87,24 @@ class SqliteRecordingStore:
     def __init__(self, path: Path, cipher: SecretCipher) -> None:
         self.pool = ConnectionPool(path)
         self.cipher = cipher
-        self.backfill_renderings()
+        self._app_seqs: dict[str, int] = {}
 
-    def backfill_renderings(self, batch: int = 5000) -> int:
-        """Render rows written before renderings were kept (a one-off after upgrading an old data dir)."""
-
-        def meeting_json(row: Sequence[Any]) -> bytes:
-            return render.meeting_json(self._meeting(row))
-
-        def recording_json(row: Sequence[Any]) -> bytes:
-            return render.recording_item_json(self._recording(row))
-
-        done = 0
-        for table, columns, to_json in (
-            ("meetings", MEETING_COLUMNS, meeting_json),
-            ("recordings", REC_COLUMNS, recording_json),
-        ):
-            while True:
-                with self.pool.write() as conn:
-                    rows = conn.execute(
-                        f"SELECT seq, {columns} FROM {table} WHERE wire IS NULL LIMIT ?", (batch,)
-                    ).fetchall()
-                    conn.executemany(
-                        f"UPDATE {table} SET wire = ? WHERE seq = ?", [(to_json(row[1:]), row[0]) for row in rows]
-                    )
-                done += len(rows)
-                if len(rows) < batch:
-                    break
-        return done
+    def app_seq(self, app_id: str) -> int:
+        """The app's compact key in the recordings tables (ids never change, so it is cached)."""
+        seq = self._app_seqs.get(app_id)
+        if seq is None:
+            row = self.pool.get().execute("SELECT seq FROM apps WHERE id = ?", (app_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"app {app_id} not found")
+            seq = self._app_seqs[app_id] = int(row[0])
+        return seq
 
     def close(self) -> None:
         self.pool.close()
+
+    def reset_connections(self) -> None:
+        """In a forked child: drop inherited connections (unsafe across fork) and open fresh ones."""
+        self.pool = ConnectionPool(self.pool.path)
 
     # -- accounts, apps, tokens -------------------------------------------------------------
 
@@ -202,26 +203,29 @@ class SqliteRecordingStore:
 
     # -- meetings and recordings: rows <-> domain -------------------------------------------
 
-    def _recording(self, row: Sequence[Any]) -> Recording:
+    @staticmethod
+    def _recording(rec_id: str, app_id: str, meeting_id: str, wire: bytes, detail: bytes | None) -> Recording:
+        """A recording from its stored rendering and detail (secrets stay encrypted, unread)."""
+        w = _json_decode(wire)
+        d = _json_decode(detail) if detail else {}
         return Recording(
-            id=row[0],
-            app_id=row[1],
-            meeting_id=row[2],
-            status=row[3],
-            invoked_ms=row[4],
-            session_id=row[5],
-            started_ms=row[6],
-            stopped_ms=row[7],
-            download_url=row[8],
-            audio_download_url=row[9],
-            download_url_expiry_ms=row[10],
-            file_size=row[11],
-            output_file_name=row[12],
-            recording_duration=row[13],
-            storage_config=_dj(row[14]),
-            storage_secrets=None,  # decrypted only where a destination needs them
-            start_reason=_dj(row[16]),
-            stop_reason=_dj(row[17]),
+            id=rec_id,
+            app_id=app_id,
+            meeting_id=meeting_id,
+            status=w["status"],
+            invoked_ms=parse_iso_ms(w["invoked_time"], "invoked_time"),
+            session_id=w["session_id"],
+            started_ms=_opt_ms(w["started_time"]),
+            stopped_ms=_opt_ms(w["stopped_time"]),
+            download_url=w["download_url"],
+            audio_download_url=w["audio_download_url"],
+            download_url_expiry_ms=_opt_ms(w["download_url_expiry"]),
+            file_size=w["file_size"],
+            output_file_name=w["output_file_name"],
+            recording_duration=w["recording_duration"],
+            storage_config=w["storage_config"],
+            start_reason=d.get("start_reason"),
+            stop_reason=d.get("stop_reason"),
         )
 
     @staticmethod
@@ -244,7 +248,7 @@ class SqliteRecordingStore:
         )
 
     @staticmethod
-    def _meeting_params(m: Meeting) -> tuple[Any, ...]:
+    def meeting_row(m: Meeting) -> tuple[Any, ...]:
         return (
             m.id,
             m.app_id,
@@ -264,29 +268,21 @@ class SqliteRecordingStore:
             render.meeting_json(m),
         )
 
-    def _recording_params(self, r: Recording, updated: int) -> tuple[Any, ...]:
+    def recording_row(self, r: Recording, updated: int, app: int) -> tuple[Any, ...]:
+        """The stored row of a recording (columns as ``staging.RECORDING_COLUMNS``)."""
         secrets = self.cipher.encrypt_json(r.storage_secrets) if r.storage_secrets else None
+        detail = {k: v for k in _DETAIL_FIELDS if (v := getattr(r, k)) is not None}
         return (
             r.id,
-            r.app_id,
+            app,
             r.meeting_id,
-            r.session_id,
             r.status,
             r.invoked_ms,
-            r.started_ms,
-            r.stopped_ms,
-            r.download_url,
-            r.audio_download_url,
             r.download_url_expiry_ms,
-            r.file_size,
-            r.output_file_name,
-            r.recording_duration,
-            _j(r.storage_config),
-            secrets,
-            _j(r.start_reason),
-            _j(r.stop_reason),
-            updated,
             render.recording_item_json(r),
+            _json_encode(detail) if detail else None,
+            secrets,
+            updated,
         )
 
     # -- import -------------------------------------------------------------------------------
@@ -296,112 +292,110 @@ class SqliteRecordingStore:
         return self._conflicts_in(self.pool.get(), app_id, list(recording_ids), list(meeting_ids))
 
     def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]]) -> int:
-        """Insert or update recordings and their meetings in one transaction; returns rows written."""
-        recordings: dict[str, Recording] = {}
-        meetings: dict[str, Meeting] = {}
+        """Insert or update recordings and their meetings; the last of an id wins. Returns rows written."""
+        app = self.app_seq(app_id)
+        stamp = now_ms()
+        recordings: dict[str, tuple[Any, ...]] = {}
+        meetings: dict[str, tuple[Any, ...]] = {}
         for rec, meeting in items:
-            recordings[rec.id] = rec
-            meetings[meeting.id] = meeting
+            recordings.pop(rec.id, None)
+            recordings[rec.id] = self.recording_row(rec, stamp, app)
+            meetings[meeting.id] = self.meeting_row(meeting)
         if not recordings:
             return 0
-        stamp = now_ms()
-        with self.pool.write() as conn:
-            clash = self._conflicts_in(conn, app_id, list(recordings), list(meetings))
-            if clash:
-                raise InvalidRequest(f"id {sorted(clash)[0]} belongs to another app")
-            self._upsert_meetings(conn, list(meetings.values()))
-            deltas: Counter[tuple[str, str, int]] = Counter()
-            ids = list(recordings)
-            for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for status, invoked, expiry in conn.execute(
-                    f"SELECT status, invoked_ms, expiry_ms FROM recordings WHERE id IN ({marks})", chunk
-                ):
-                    for key in counter_keys(status, invoked, expiry):
-                        deltas[key] -= 1
-            for rec in recordings.values():
-                for key in counter_keys(rec.status, rec.invoked_ms, rec.download_url_expiry_ms):
-                    deltas[key] += 1
-            conn.executemany(
-                "INSERT INTO recordings (id, app_id, meeting_id, session_id, status, invoked_ms, started_ms, "
-                "stopped_ms, download_url, audio_download_url, expiry_ms, file_size, output_file_name, "
-                "recording_duration, storage_config, storage_secrets, start_reason, stop_reason, updated_ms, wire) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                "meeting_id=excluded.meeting_id, session_id=excluded.session_id, status=excluded.status, "
-                "invoked_ms=excluded.invoked_ms, started_ms=excluded.started_ms, stopped_ms=excluded.stopped_ms, "
-                "download_url=excluded.download_url, audio_download_url=excluded.audio_download_url, "
-                "expiry_ms=excluded.expiry_ms, file_size=excluded.file_size, "
-                "output_file_name=excluded.output_file_name, recording_duration=excluded.recording_duration, "
-                "storage_config=excluded.storage_config, storage_secrets=excluded.storage_secrets, "
-                "start_reason=excluded.start_reason, stop_reason=excluded.stop_reason, "
-                "updated_ms=excluded.updated_ms, wire=excluded.wire",
-                [self._recording_params(r, stamp) for r in recordings.values()],
-            )
-            self._apply_deltas(conn, app_id, deltas)
-        return len(recordings)
+        clash = self.conflicting_ids(app_id, list(recordings), list(meetings))
+        if clash:
+            raise InvalidRequest(f"id {sorted(clash)[0]} belongs to another app")
+        with tempfile.TemporaryDirectory(prefix="recordkit-import-") as scratch:
+            stage = staging.Staging(Path(scratch) / "staging.sqlite3")
+            try:
+                stage.add(list(recordings.values()), list(meetings.values()))
+            finally:
+                stage.finish()
+            return self.import_staged(app_id, stage.path)
+
+    def import_staged(
+        self, app_id: str, staging_path: Path, batch: int = 20_000, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Move an import's staged rows (``recordkit.store.sqlite.staging``) in, a batch per transaction.
+
+        Meetings first (all of them, changed ones only, so the title index is not churned), then
+        recordings in ``invoked_time`` order; counters follow in the same transaction as the rows.
+        """
+        app = self.app_seq(app_id)
+        meeting_columns, recording_columns = staging.MEETING_COLUMNS, staging.RECORDING_COLUMNS
+        conn = self.pool.get()
+        conn.execute("ATTACH DATABASE ? AS staging", (str(staging_path),))
+        try:
+            last = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM staging.rec").fetchone()[0]
+            with self.pool.write():
+                conn.execute(
+                    f"INSERT INTO meetings ({meeting_columns}) SELECT {meeting_columns} FROM staging.meet "
+                    "WHERE rowid IN (SELECT MAX(rowid) FROM staging.meet GROUP BY id) "
+                    "ON CONFLICT(id) DO UPDATE SET " + _MEETING_UPDATE + " WHERE meetings.wire IS NOT excluded.wire"
+                )
+            written = 0
+            for first in range(1, last + 1, batch):
+                window = (first, first + batch - 1)
+                with self.pool.write():
+                    deltas: Counter[tuple[str, str, int]] = Counter()
+                    for status, invoked, expiry in conn.execute(
+                        "SELECT r.status, r.invoked_ms, r.expiry_ms FROM recordings r JOIN staging.rec s "
+                        "ON s.id = r.id WHERE s.rowid BETWEEN ? AND ? AND s.dup = 0",
+                        window,
+                    ):
+                        for key in counter_keys(status, invoked, expiry):
+                            deltas[key] -= 1
+                    for dim, column, size in _STAGED_DIMS:
+                        bucket = "0" if column is None else f"({column} - ({column} < 0) * {size - 1}) / {size}"
+                        cond = "" if column is None else f" AND {column} IS NOT NULL"
+                        for status, key, n in conn.execute(
+                            f"SELECT status, {bucket}, COUNT(*) FROM staging.rec "
+                            f"WHERE rowid BETWEEN ? AND ? AND dup = 0{cond} GROUP BY 1, 2",
+                            window,
+                        ):
+                            deltas[(dim, status, key)] += n
+                    cur = conn.execute(
+                        f"INSERT INTO recordings ({recording_columns}) SELECT {recording_columns} FROM staging.rec "
+                        "WHERE rowid BETWEEN ? AND ? AND dup = 0 ORDER BY invoked_ms "
+                        "ON CONFLICT(id) DO UPDATE SET " + _RECORDING_UPDATE,
+                        window,
+                    )
+                    written += cur.rowcount
+                    self._apply_deltas(conn, app, deltas)
+                if progress is not None:
+                    progress(min(batch, last - first + 1))
+            return written
+        finally:
+            conn.execute("DETACH DATABASE staging")
 
     def _conflicts_in(
         self, conn: sqlite3.Connection, app_id: str, recording_ids: list[str], meeting_ids: list[str]
     ) -> set[str]:
         found: set[str] = set()
-        for table, ids in (("recordings", recording_ids), ("meetings", meeting_ids)):
+        app = self._app_seqs.get(app_id) or self.app_seq(app_id)
+        for table, column, owner, ids in (
+            ("recordings", "app", app, recording_ids),
+            ("meetings", "app_id", app_id, meeting_ids),
+        ):
             for i in range(0, len(ids), _CHUNK):
                 chunk = ids[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 found.update(
                     r[0]
                     for r in conn.execute(
-                        f"SELECT id FROM {table} WHERE id IN ({marks}) AND app_id != ?", [*chunk, app_id]
+                        f"SELECT id FROM {table} WHERE id IN ({marks}) AND {column} != ?", [*chunk, owner]
                     )
                 )
         return found
 
-    def _upsert_meetings(self, conn: sqlite3.Connection, meetings: list[Meeting]) -> None:
-        existing: dict[str, tuple[Any, ...]] = {}
-        ids = [m.id for m in meetings]
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for row in conn.execute(
-                "SELECT id, app_id, title, title_folded, status, record_on_start, live_stream_on_start, "
-                "persist_chat, summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, "
-                f"recording_config, ai_config, created_ms, updated_ms, wire FROM meetings WHERE id IN ({marks})",
-                chunk,
-            ):
-                existing[row[0]] = tuple(row)
-        inserts, updates = [], []
-        for m in meetings:
-            params = self._meeting_params(m)
-            old = existing.get(m.id)
-            if old is None:
-                inserts.append(params)
-            elif old != params:
-                updates.append((*params[2:], m.id))
-        if inserts:
-            conn.executemany(
-                "INSERT INTO meetings (id, app_id, title, title_folded, status, record_on_start, "
-                "live_stream_on_start, persist_chat, summarize_on_end, transcribe_on_end, "
-                "session_keep_alive_time_in_secs, recording_config, ai_config, created_ms, updated_ms, wire) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                inserts,
-            )
-        if updates:
-            conn.executemany(
-                "UPDATE meetings SET title=?, title_folded=?, status=?, record_on_start=?, "
-                "live_stream_on_start=?, persist_chat=?, summarize_on_end=?, transcribe_on_end=?, "
-                "session_keep_alive_time_in_secs=?, recording_config=?, ai_config=?, created_ms=?, "
-                "updated_ms=?, wire=? WHERE id=?",
-                updates,
-            )
-
     @staticmethod
-    def _apply_deltas(conn: sqlite3.Connection, app_id: str, deltas: Counter[tuple[str, str, int]]) -> None:
-        rows = [(app_id, dim, status, bucket, n) for (dim, status, bucket), n in deltas.items() if n]
+    def _apply_deltas(conn: sqlite3.Connection, app: int, deltas: Counter[tuple[str, str, int]]) -> None:
+        rows = [(app, dim, status, bucket, n) for (dim, status, bucket), n in deltas.items() if n]
         if rows:
             conn.executemany(
-                "INSERT INTO recording_counts (app_id, dim, status, bucket, n) VALUES (?,?,?,?,?) "
-                "ON CONFLICT(app_id, dim, status, bucket) DO UPDATE SET n = n + excluded.n",
+                "INSERT INTO recording_counts (app, dim, status, bucket, n) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(app, dim, status, bucket) DO UPDATE SET n = n + excluded.n",
                 rows,
             )
 
@@ -410,42 +404,26 @@ class SqliteRecordingStore:
     def list_recordings(self, app_id: str, query: RecordingQuery, now_ms: int) -> tuple[list[bytes], int]:
         """One page of list items as ready JSON (each with its meeting), and the exact total."""
         conn = self.pool.get()
-        filters = self._filters(conn, app_id, query, now_ms)
+        app = self.app_seq(app_id)
+        filters = self._filters(conn, app_id, app, query, now_ms)
         if filters is None:
             return [], 0
-        total = self._count(conn, app_id, query, now_ms, filters)
+        total = self._count(conn, app, query, now_ms, filters)
         page = query.page
         if total == 0 or page.offset >= total:
             return [], total
         limit = min(page.per_page, total - page.offset)
         order = "ASC" if query.ascending else "DESC"
-        inner, inner_params = self._page_seqs(conn, app_id, query, filters, order, limit, page.offset, total)
+        inner, inner_params = self._page_seqs(conn, app, query, filters, order, limit, page.offset, total)
         sql = (
-            "SELECT r.wire, m.wire, r.seq, m.seq FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
+            "SELECT r.wire, m.wire FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
             f"WHERE r.seq IN ({inner}) ORDER BY r.invoked_ms {order}, r.id {order}"
         )
         splice = render.splice_meeting
-        out = []
-        for rec_wire, meeting_wire, rec_seq, meeting_seq in conn.execute(sql, inner_params):
-            if rec_wire is None or (meeting_wire is None and meeting_seq is not None):
-                rec_wire, meeting_wire = self._render_now(conn, rec_seq, meeting_seq)
-            out.append(splice(rec_wire, meeting_wire))
-        return out, total
-
-    def _render_now(
-        self, conn: sqlite3.Connection, rec_seq: int, meeting_seq: int | None
-    ) -> tuple[bytes, bytes | None]:
-        """Rows written before renderings were kept (an older schema) are rendered on the fly."""
-        row = conn.execute(f"SELECT {REC_COLUMNS} FROM recordings WHERE seq = ?", (rec_seq,)).fetchone()
-        rec_wire = render.recording_item_json(self._recording(row))
-        meeting_wire = None
-        if meeting_seq is not None:
-            mrow = conn.execute(f"SELECT {MEETING_COLUMNS} FROM meetings WHERE seq = ?", (meeting_seq,)).fetchone()
-            meeting_wire = render.meeting_json(self._meeting(mrow))
-        return rec_wire, meeting_wire
+        return [splice(rec_wire, meeting_wire) for rec_wire, meeting_wire in conn.execute(sql, inner_params)], total
 
     def _filters(
-        self, conn: sqlite3.Connection, app_id: str, q: RecordingQuery, now: int
+        self, conn: sqlite3.Connection, app_id: str, app: int, q: RecordingQuery, now: int
     ) -> list[tuple[str, str, list[Any]]] | None:
         """The conditions over ``recordings r`` (beside app_id) as (kind, sql, params); None: no match."""
         out: list[tuple[str, str, list[Any]]] = []
@@ -468,13 +446,13 @@ class SqliteRecordingStore:
                 return None
             by_meeting = (
                 "SELECT seq FROM recordings INDEXED BY recordings_by_meeting "
-                "WHERE app_id = ? AND meeting_id IN (SELECT value FROM json_each(?))"
+                "WHERE app = ? AND meeting_id IN (SELECT value FROM json_each(?))"
             )
             if rec_id is not None:
-                sql = f"r.seq IN ({by_meeting} UNION SELECT seq FROM recordings WHERE id = ? AND app_id = ?)"
-                out.append(("search", sql, [app_id, meeting_ids.decode(), rec_id, app_id]))
+                sql = f"r.seq IN ({by_meeting} UNION SELECT seq FROM recordings WHERE id = ? AND app = ?)"
+                out.append(("search", sql, [app, meeting_ids.decode(), rec_id, app]))
             else:
-                out.append(("search", f"r.seq IN ({by_meeting})", [app_id, meeting_ids.decode()]))
+                out.append(("search", f"r.seq IN ({by_meeting})", [app, meeting_ids.decode()]))
         return out
 
     @staticmethod
@@ -503,7 +481,7 @@ class SqliteRecordingStore:
     def _count(
         self,
         conn: sqlite3.Connection,
-        app_id: str,
+        app: int,
         q: RecordingQuery,
         now: int,
         filters: list[tuple[str, str, list[Any]]],
@@ -512,53 +490,53 @@ class SqliteRecordingStore:
         if q.meeting_id is None and q.search is None:
             if q.expired is None:
                 if not q.has_time_range:
-                    return self._sum(conn, app_id, "T", statuses, None)
+                    return self._sum(conn, app, "T", statuses, None)
                 start = MIN_MS if q.start_ms is None else q.start_ms
                 end = MAX_MS if q.end_ms is None else q.end_ms
-                return self._count_range(conn, app_id, "i", statuses, start, end)
+                return self._count_range(conn, app, "i", statuses, start, end)
             if not q.has_time_range:
-                expired = self._count_range(conn, app_id, "e", statuses, MIN_MS, now)
-                return expired if q.expired else self._sum(conn, app_id, "T", statuses, None) - expired
+                expired = self._count_range(conn, app, "e", statuses, MIN_MS, now)
+                return expired if q.expired else self._sum(conn, app, "T", statuses, None) - expired
         # One meeting or a search: few rows, counted exactly from the index.
         where, params = _join(filters)
-        sql = "SELECT COUNT(*) FROM recordings r WHERE r.app_id = ?" + where
-        return int(conn.execute(sql, [app_id, *params]).fetchone()[0])
+        sql = "SELECT COUNT(*) FROM recordings r WHERE r.app = ?" + where
+        return int(conn.execute(sql, [app, *params]).fetchone()[0])
 
     @staticmethod
     def _sum(
         conn: sqlite3.Connection,
-        app_id: str,
+        app: int,
         dim: str,
         statuses: Sequence[str],
         buckets: tuple[int, int] | None,
     ) -> int:
         marks = ",".join("?" * len(statuses))
-        sql = f"SELECT COALESCE(SUM(n), 0) FROM recording_counts WHERE app_id = ? AND dim = ? AND status IN ({marks})"
-        params: list[Any] = [app_id, dim, *statuses]
+        sql = f"SELECT COALESCE(SUM(n), 0) FROM recording_counts WHERE app = ? AND dim = ? AND status IN ({marks})"
+        params: list[Any] = [app, dim, *statuses]
         if buckets is not None:
             sql += " AND bucket >= ? AND bucket < ?"
             params.extend(buckets)
         return int(conn.execute(sql, params).fetchone()[0])
 
     def _count_range(
-        self, conn: sqlite3.Connection, app_id: str, kind: str, statuses: Sequence[str], start: int, end: int
+        self, conn: sqlite3.Connection, app: int, kind: str, statuses: Sequence[str], start: int, end: int
     ) -> int:
         """Recordings whose invoked time (kind "i") or expiry (kind "e") lies in [start, end]."""
         plan = plan_range(start, end)
         total = 0
         for span in plan.days:
-            total += self._sum(conn, app_id, kind + "D", statuses, span)
+            total += self._sum(conn, app, kind + "D", statuses, span)
         for span in plan.hours:
-            total += self._sum(conn, app_id, kind + "H", statuses, span)
+            total += self._sum(conn, app, kind + "H", statuses, span)
         column, index = ("invoked_ms", "recordings_by_time") if kind == "i" else ("expiry_ms", "recordings_by_expiry")
         status_sql = ""
         if len(statuses) < len(RECORDING_STATUSES):
             status_sql = f" AND status IN ({','.join('?' * len(statuses))})"
         for lo, hi in plan.exact:
             total += conn.execute(
-                f"SELECT COUNT(*) FROM recordings INDEXED BY {index} WHERE app_id = ? AND {column} >= ? "
+                f"SELECT COUNT(*) FROM recordings INDEXED BY {index} WHERE app = ? AND {column} >= ? "
                 f"AND {column} < ?{status_sql}",
-                [app_id, lo, hi, *(statuses if status_sql else ())],
+                [app, lo, hi, *(statuses if status_sql else ())],
             ).fetchone()[0]
         return total
 
@@ -567,7 +545,7 @@ class SqliteRecordingStore:
     def _page_seqs(
         self,
         conn: sqlite3.Connection,
-        app_id: str,
+        app: int,
         q: RecordingQuery,
         filters: list[tuple[str, str, list[Any]]],
         order: str,
@@ -592,25 +570,25 @@ class SqliteRecordingStore:
                 branch_where, branch_params = _join(per_status)
                 parts.append(
                     "SELECT * FROM (SELECT r.seq, r.invoked_ms, r.id FROM recordings r INDEXED BY "
-                    f"recordings_by_status WHERE r.app_id = ?{branch_where} "
+                    f"recordings_by_status WHERE r.app = ?{branch_where} "
                     f"ORDER BY r.invoked_ms {order}, r.id {order} LIMIT ?)"
                 )
-                union_params.extend([app_id, *branch_params, offset + limit])
+                union_params.extend([app, *branch_params, offset + limit])
             return (
                 f"SELECT seq FROM ({' UNION ALL '.join(parts)}) ORDER BY invoked_ms {order}, id {order} "
                 "LIMIT ? OFFSET ?",
                 [*union_params, limit, offset],
             )
         elif (
-            q.expired is not None
+            q.expired is True
             and not q.has_time_range
-            and total * 20 < self._sum(conn, app_id, "T", RECORDING_STATUSES, None)
+            and total * 20 < self._sum(conn, app, "T", RECORDING_STATUSES, None)
         ):
             # Sparse matches: walk the expiry index and sort them; dense ones: walk by time and filter.
             index = "INDEXED BY recordings_by_expiry"
         return (
-            f"SELECT r.seq FROM recordings r {index} WHERE r.app_id = ?{where} {tail}",
-            [app_id, *params, limit, offset],
+            f"SELECT r.seq FROM recordings r {index} WHERE r.app = ?{where} {tail}",
+            [app, *params, limit, offset],
         )
 
 

@@ -4,8 +4,10 @@ CREATE TABLE accounts (
     created_ms  INTEGER NOT NULL
 );
 
+-- seq is the app's compact key inside the recordings tables (smaller, faster indexes).
 CREATE TABLE apps (
-    id               TEXT PRIMARY KEY,
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
     account_id       TEXT NOT NULL REFERENCES accounts(id),
     name             TEXT NOT NULL,
     created_ms       INTEGER NOT NULL,
@@ -39,9 +41,11 @@ CREATE TABLE meetings (
     recording_config                TEXT,
     ai_config                       TEXT,
     created_ms                      INTEGER NOT NULL,
-    updated_ms                      INTEGER NOT NULL
+    updated_ms                      INTEGER NOT NULL,
+    wire                            BLOB NOT NULL
 );
 CREATE INDEX meetings_by_app ON meetings(app_id, created_ms, id);
+CREATE INDEX meetings_by_app_status ON meetings(app_id, status, created_ms, id);
 
 -- Substring search over titles: a trigram index over the case-folded title.
 CREATE VIRTUAL TABLE meetings_fts USING fts5(
@@ -58,39 +62,32 @@ CREATE TRIGGER meetings_fts_update AFTER UPDATE OF title_folded ON meetings BEGI
     INSERT INTO meetings_fts(rowid, title_folded) VALUES (new.seq, new.title_folded);
 END;
 
+-- A recording is its indexed keys plus its wire rendering (the list item without the meeting,
+-- made at write time), the fields that are not on the wire (detail), and its encrypted secrets.
 CREATE TABLE recordings (
-    seq                 INTEGER PRIMARY KEY,
-    id                  TEXT NOT NULL UNIQUE,
-    app_id              TEXT NOT NULL,
-    meeting_id          TEXT NOT NULL,
-    session_id          TEXT,
-    status              TEXT NOT NULL,
-    invoked_ms          INTEGER NOT NULL,
-    started_ms          INTEGER,
-    stopped_ms          INTEGER,
-    download_url        TEXT,
-    audio_download_url  TEXT,
-    expiry_ms           INTEGER,
-    file_size           REAL,
-    output_file_name    TEXT,
-    recording_duration  INTEGER,
-    storage_config      TEXT,
-    storage_secrets     BLOB,
-    start_reason        TEXT,
-    stop_reason         TEXT,
-    updated_ms          INTEGER NOT NULL
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    app         INTEGER NOT NULL,
+    meeting_id  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    invoked_ms  INTEGER NOT NULL,
+    expiry_ms   INTEGER,
+    wire        BLOB NOT NULL,
+    detail      BLOB,
+    secrets     BLOB,
+    updated_ms  INTEGER NOT NULL
 );
-CREATE INDEX recordings_by_time ON recordings(app_id, invoked_ms, id);
-CREATE INDEX recordings_by_status ON recordings(app_id, status, invoked_ms, id);
-CREATE INDEX recordings_by_meeting ON recordings(app_id, meeting_id, invoked_ms, id);
-CREATE INDEX recordings_by_expiry ON recordings(app_id, expiry_ms);
+CREATE INDEX recordings_by_time ON recordings(app, invoked_ms, id);
+CREATE INDEX recordings_by_status ON recordings(app, status, invoked_ms, id);
+CREATE INDEX recordings_by_meeting ON recordings(app, meeting_id, invoked_ms, id);
+CREATE INDEX recordings_by_expiry ON recordings(app, expiry_ms) WHERE expiry_ms IS NOT NULL;
 
 -- Exact counts without scans: dim is T (total), iH/iD (invoked_time hour/day), eH/eD (expiry hour/day).
 CREATE TABLE recording_counts (
-    app_id  TEXT NOT NULL,
+    app     INTEGER NOT NULL,
     dim     TEXT NOT NULL,
     status  TEXT NOT NULL,
     bucket  INTEGER NOT NULL,
     n       INTEGER NOT NULL,
-    PRIMARY KEY (app_id, dim, status, bucket)
+    PRIMARY KEY (app, dim, status, bucket)
 ) WITHOUT ROWID;
