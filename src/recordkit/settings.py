@@ -22,6 +22,10 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     log_json: bool = False
+    download_ttl_seconds: int = 7 * 86400
+    ffmpeg: str = "ffmpeg"
+    ffprobe: str = "ffprobe"
+    run_jobs: bool = True
 
     @property
     def database_path(self) -> Path:
@@ -30,6 +34,22 @@ class Settings:
     @property
     def key_path(self) -> Path:
         return self.data_dir / "secret.key"
+
+    @property
+    def bucket_dir(self) -> Path:
+        return self.data_dir / "bucket"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def base_url(self) -> str:
+        """The scheme and host that signed links carry (``--public-url``, else where we listen)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,6 +63,10 @@ class Settings:
             public_url=env.get("RECORDKIT_PUBLIC_URL") or None,
             max_body_bytes=int(env.get("RECORDKIT_MAX_BODY_BYTES", MAX_BODY_BYTES)),
             log_json=env.get("RECORDKIT_LOG_JSON", "").lower() in ("1", "true", "yes"),
+            download_ttl_seconds=int(env.get("RECORDKIT_DOWNLOAD_TTL_SECONDS", 7 * 86400)),
+            ffmpeg=env.get("RECORDKIT_FFMPEG", "ffmpeg"),
+            ffprobe=env.get("RECORDKIT_FFPROBE", "ffprobe"),
+            run_jobs=env.get("RECORDKIT_RUN_JOBS", "1").lower() not in ("0", "false", "no"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
@@ -57,6 +81,10 @@ class Settings:
             "RECORDKIT_PORT": str(self.port),
             "RECORDKIT_MAX_BODY_BYTES": str(self.max_body_bytes),
             "RECORDKIT_LOG_JSON": "1" if self.log_json else "0",
+            "RECORDKIT_DOWNLOAD_TTL_SECONDS": str(self.download_ttl_seconds),
+            "RECORDKIT_FFMPEG": self.ffmpeg,
+            "RECORDKIT_FFPROBE": self.ffprobe,
+            "RECORDKIT_RUN_JOBS": "1" if self.run_jobs else "0",
         }
         if self.secret_keys:
             env["RECORDKIT_SECRET_KEYS"] = ",".join(self.secret_keys)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexpected
+from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
+from recordkit.blobs.local import LocalBlobStore
+from recordkit.blobs.signing import UrlSigner
+from recordkit.domain.recordings import RecordingOps
 from recordkit.domain.service import RecordingsService
 from recordkit.errors import RecordKitError
+from recordkit.jobs.supervisor import Supervisor
+from recordkit.recorder.ffmpeg import FfmpegRecorder
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
 
@@ -19,8 +28,38 @@ from recordkit.store.factory import open_store
 def create_app(settings: Settings, store: Any = None) -> Starlette:
     store = store if store is not None else open_store(settings)
     service = RecordingsService(store)
+    bucket = LocalBlobStore(settings.bucket_dir)
+    signer = UrlSigner(store.cipher.derive_key("recordkit download links"))
+    supervisor = Supervisor(
+        store,
+        FfmpegRecorder(settings.ffmpeg, settings.ffprobe),
+        bucket,
+        signer,
+        settings.work_dir,
+        settings.base_url,
+        settings.download_ttl_seconds * 1000,
+    )
+    ops = RecordingOps(service, on_change=supervisor.poke)
+    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(bucket, signer, service.clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if settings.run_jobs:
+            await asyncio.to_thread(supervisor.remove_orphans)
+            task = asyncio.create_task(supervisor.run())
+        try:
+            yield
+        finally:
+            if task is not None:
+                supervisor.stop()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = Starlette(
-        routes=build_routes(service, settings),
+        lifespan=lifespan,
+        routes=build_routes(service, settings, extra),
         exception_handlers={
             RecordKitError: on_recordkit_error,
             HTTPException: on_http_exception,
@@ -29,6 +68,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     )
     app.router.redirect_slashes = False  # Cloudflare does not redirect; a wrong path is a 404
     app.state.store = store
+    app.state.supervisor = supervisor
     app.state.settings = settings
     logging.getLogger("recordkit").debug("app created for %s", settings.data_dir)
     return app

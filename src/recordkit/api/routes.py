@@ -38,7 +38,9 @@ def _json(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=JSON)
 
 
-def build_routes(service: RecordingsService, settings: Settings) -> list[BaseRoute]:
+def build_routes(
+    service: RecordingsService, settings: Settings, extra: list[BaseRoute] | None = None
+) -> list[BaseRoute]:
     store = service.store
 
     async def healthz(request: Request) -> Response:
@@ -76,6 +78,7 @@ def build_routes(service: RecordingsService, settings: Settings) -> list[BaseRou
         Route(f"{KIT}/apps/{{app_id}}", get_app, methods=["GET"]),
         Route(f"{KIT}/{{app_id}}/recordings", list_recordings, methods=["GET"]),
     ]
+    routes.extend(extra or [])
     routes.append(_fallback(routes, service))
     return routes
 

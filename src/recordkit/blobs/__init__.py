@@ -1,0 +1,1 @@
+"""File storage behind the ``BlobStore`` port: the RecordKit bucket (local folder by default)."""

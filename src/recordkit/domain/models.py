@@ -78,6 +78,26 @@ class Recording(msgspec.Struct):
     storage_secrets: JSONDict | None = None  # the write-only part; encrypted at rest
     start_reason: JSONDict | None = None
     stop_reason: JSONDict | None = None
+    # Not on the wire: how RecordKit makes it (kept in the row's detail).
+    kind: str = "composite"  # or "track"
+    config: JSONDict | None = None  # the effective recording config (body > meeting > app)
+    paused_since_ms: int | None = None
+    paused_total_ms: int = 0
+    error: str | None = None
+    files: dict[str, str] | None = None  # role ("video", "audio", "track:<name>") -> bucket object key
+
+
+DETAIL_FIELDS: Final = (
+    "start_reason",
+    "stop_reason",
+    "kind",
+    "config",
+    "paused_since_ms",
+    "paused_total_ms",
+    "error",
+    "files",
+)
+DETAIL_DEFAULTS: Final[dict[str, object]] = {"kind": "composite", "paused_total_ms": 0}
 
 
 def split_storage_config(config: JSONDict | None) -> tuple[JSONDict | None, JSONDict | None]:

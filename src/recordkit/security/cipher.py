@@ -7,6 +7,8 @@ the first encrypts, all decrypt; ``rotate`` re-encrypts a token under the first 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,7 @@ class SecretCipher:
         if not keys:
             raise ValueError("at least one key is needed")
         self._fernet = MultiFernet([Fernet(k) for k in keys])
+        self._primary = bytes(keys[0])
 
     @classmethod
     def from_key_file(cls, path: Path, extra_keys: Sequence[str] = ()) -> SecretCipher:
@@ -29,6 +32,10 @@ class SecretCipher:
         if not keys:
             keys = [load_or_create_key(path)]
         return cls(keys)
+
+    def derive_key(self, label: str) -> bytes:
+        """A key for another purpose (URL signing, say), derived from the primary key."""
+        return hmac.new(self._primary, label.encode(), hashlib.sha256).digest()
 
     def encrypt_json(self, value: object) -> bytes:
         return self._fernet.encrypt(msgspec.json.encode(value))

@@ -20,6 +20,8 @@ from recordkit.domain import render
 from recordkit.domain.counting import DAY_MS, HOUR_MS, counter_keys, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
+    DETAIL_DEFAULTS,
+    DETAIL_FIELDS,
     RECORDING_STATUSES,
     Account,
     App,
@@ -34,6 +36,8 @@ from recordkit.security.cipher import SecretCipher
 from recordkit.security.tokens import hash_token, new_token
 from recordkit.store.sqlite import staging
 from recordkit.store.sqlite.connection import ConnectionPool
+from recordkit.store.sqlite.meetings import SqliteMeetings
+from recordkit.store.sqlite.recordings import SqliteRecordings
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
@@ -58,7 +62,6 @@ _STAGED_DIMS = (
     ("eH", "expiry_ms", HOUR_MS),
     ("eD", "expiry_ms", DAY_MS),
 )
-_DETAIL_FIELDS = ("start_reason", "stop_reason")
 
 # Above this many rows to skip, a per-status merge costs more than one scan of the time index.
 _UNION_LIMIT = 5000
@@ -81,7 +84,7 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-class SqliteRecordingStore:
+class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
     """The default metadata store: one SQLite file under the data dir."""
 
     def __init__(self, path: Path, cipher: SecretCipher) -> None:
@@ -224,8 +227,7 @@ class SqliteRecordingStore:
             output_file_name=w["output_file_name"],
             recording_duration=w["recording_duration"],
             storage_config=w["storage_config"],
-            start_reason=d.get("start_reason"),
-            stop_reason=d.get("stop_reason"),
+            **{k: d[k] for k in DETAIL_FIELDS if k in d},
         )
 
     @staticmethod
@@ -271,7 +273,7 @@ class SqliteRecordingStore:
     def recording_row(self, r: Recording, updated: int, app: int) -> tuple[Any, ...]:
         """The stored row of a recording (columns as ``staging.RECORDING_COLUMNS``)."""
         secrets = self.cipher.encrypt_json(r.storage_secrets) if r.storage_secrets else None
-        detail = {k: v for k in _DETAIL_FIELDS if (v := getattr(r, k)) is not None}
+        detail = {k: v for k in DETAIL_FIELDS if (v := getattr(r, k)) is not None and v != DETAIL_DEFAULTS.get(k, ...)}
         return (
             r.id,
             app,

@@ -1,0 +1,113 @@
+"""Routes of the recording operations (SPEC §4) and of signed downloads (SPEC §6)."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from recordkit.api import wire
+from recordkit.api.auth import authenticate
+from recordkit.api.body import decode, read_body
+from recordkit.blobs.local import LocalBlobStore
+from recordkit.blobs.signing import FILES_PATH, UrlSigner
+from recordkit.domain import render
+from recordkit.domain.models import Recording
+from recordkit.domain.recordings import ActionBody, RecordingOps, StartRecordingBody, StartTrackBody
+from recordkit.errors import Forbidden, Gone, NotFound
+
+JSON = "application/json"
+KIT = "/client/v4/accounts/{account_id}/realtime/kit"
+
+
+def recording_detail(rec: Recording) -> dict[str, Any]:
+    """A recording as start / get / PUT return it: the seed fields plus reasons and storage."""
+    out = render.recording(rec)
+    out["recording_duration"] = rec.recording_duration
+    out["storage_config"] = rec.storage_config
+    out["start_reason"] = rec.start_reason
+    out["stop_reason"] = rec.stop_reason
+    return out
+
+
+def _ok(data: Any, status: int = 200) -> Response:
+    return Response(wire.ok(data), status_code=status, media_type=JSON)
+
+
+def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
+    store = ops.store
+
+    async def start(request: Request) -> Response:
+        principal = authenticate(request, store)
+        p = request.path_params
+        ops.service.app_for(principal, p["account_id"], p["app_id"])
+        ops.service.require_write(principal)
+        body = decode(await read_body(request, max_body), StartRecordingBody)
+        rec = ops.start(principal, p["account_id"], p["app_id"], body)
+        return _ok(recording_detail(rec))
+
+    async def start_track(request: Request) -> Response:
+        principal = authenticate(request, store)
+        p = request.path_params
+        ops.service.app_for(principal, p["account_id"], p["app_id"])
+        ops.service.require_write(principal)
+        body = decode(await read_body(request, max_body), StartTrackBody)
+        rec = ops.start_track(principal, p["account_id"], p["app_id"], body)
+        return _ok({"recording": recording_detail(rec)})
+
+    async def get_one(request: Request) -> Response:
+        principal = authenticate(request, store)
+        p = request.path_params
+        return _ok(recording_detail(ops.get(principal, p["account_id"], p["app_id"], p["recording_id"])))
+
+    async def act(request: Request) -> Response:
+        principal = authenticate(request, store)
+        p = request.path_params
+        ops.service.app_for(principal, p["account_id"], p["app_id"])
+        ops.service.require_write(principal)
+        body = decode(await read_body(request, max_body), ActionBody)
+        rec = ops.act(principal, p["account_id"], p["app_id"], p["recording_id"], body.action)
+        return _ok(recording_detail(rec))
+
+    async def active(request: Request) -> Response:
+        principal = authenticate(request, store)
+        p = request.path_params
+        return _ok(recording_detail(ops.active(principal, p["account_id"], p["app_id"], p["meeting_id"])))
+
+    base = f"{KIT}/{{app_id}}/recordings"
+    return [
+        Route(base, start, methods=["POST"]),
+        Route(f"{base}/track", start_track, methods=["POST"]),
+        Route(f"{base}/active-recording/{{meeting_id}}", active, methods=["GET"]),
+        Route(f"{base}/{{recording_id}}", get_one, methods=["GET"]),
+        Route(f"{base}/{{recording_id}}", act, methods=["PUT"]),
+    ]
+
+
+def file_routes(bucket: LocalBlobStore, signer: UrlSigner, clock: Any) -> list[BaseRoute]:
+    """``GET /client/v4/files/{key}?expires=&signature=``: a signed URL, served with Range support."""
+
+    async def download(request: Request) -> Response:
+        key = unquote(request.path_params["key"])
+        signer.verify(key, request.query_params.get("expires"), request.query_params.get("signature"), clock())
+        try:
+            path: Path = bucket.path_of(key)
+        except Exception:
+            raise Forbidden("invalid download link") from None
+        if not path.is_file():
+            raise Gone("the file is no longer stored")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=media_type, filename=path.name)
+
+    async def head_not_found(request: Request) -> Response:
+        raise NotFound("no such file")
+
+    return [
+        Route(FILES_PATH + "{key:path}", download, methods=["GET", "HEAD"]),
+        Route(FILES_PATH.rstrip("/"), head_not_found, methods=["GET"]),
+    ]

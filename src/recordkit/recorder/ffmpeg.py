@@ -1,0 +1,171 @@
+"""``FfmpegRecorder``: a generated test card and tone, encoded live by ffmpeg (Debian's package).
+
+Segments are Matroska files written at real-time rate (``-re``), which stay readable even when the
+process is killed mid-write, so a crash loses at most the last second. ``finalize`` joins them
+with the concat demuxer (no re-encoding) into MP4 (H264) or WebM (VP8), plus the audio export and,
+for track recordings, one Opus WebM per track.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError
+
+_POSITIONS = {
+    "left top": ("10", "10"),
+    "right top": ("iw-w-10", "10"),
+    "left bottom": ("10", "ih-h-10"),
+    "right bottom": ("iw-w-10", "ih-h-10"),
+}
+
+
+def _die_with_parent() -> None:
+    # If the server is killed (even -9), its encoders stop too: no orphan ffmpeg keeps writing.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setsid()
+
+
+@dataclass
+class FfmpegSegment:
+    process: subprocess.Popen[bytes]
+    path: Path
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+
+class FfmpegRecorder:
+    def __init__(self, ffmpeg: str | None = None, ffprobe: str | None = None) -> None:
+        self.ffmpeg = ffmpeg or shutil.which("ffmpeg") or "ffmpeg"
+        self.ffprobe = ffprobe or shutil.which("ffprobe") or "ffprobe"
+
+    def available(self) -> bool:
+        return shutil.which(self.ffmpeg) is not None and shutil.which(self.ffprobe) is not None
+
+    # -- segments ----------------------------------------------------------------------------
+
+    def _segment_args(self, spec: MediaSpec, path: Path) -> list[str]:
+        args = [self.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-re"]
+        if spec.kind == "track":
+            for index, _ in enumerate(spec.tracks or ("track",)):
+                args += ["-f", "lavfi", "-i", f"sine=frequency={330 + 110 * index}:sample_rate=48000"]
+            for index in range(len(spec.tracks or ("track",))):
+                args += ["-map", f"{index}:a"]
+            return [*args, "-c:a", "libopus", "-b:a", "48k", "-f", "matroska", str(path)]
+        size = f"{spec.width}x{spec.height}"
+        args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4"]
+        filters = []
+        if spec.watermark is not None:
+            x, y = _POSITIONS.get(spec.watermark.position, _POSITIONS["left top"])
+            w, h = min(spec.watermark.width, spec.width), min(spec.watermark.height, spec.height)
+            filters.append(f"drawbox=x={x}:y={y}:w={w}:h={h}:color=white@0.6:t=fill")
+        vf = ["-vf", ",".join(filters)] if filters else []
+        if spec.video_codec == "VP8":
+            video = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-g", "50"]
+            audio = ["-c:a", "libvorbis", "-q:a", "3"]
+        else:
+            video = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p"]
+            video += ["-g", "50"]
+            audio = ["-c:a", "aac" if spec.audio_codec == "AAC" else "libmp3lame", "-b:a", "128k"]
+        channels = ["-ac", str(spec.channels)]
+        return [*args, *vf, *video, *audio, *channels, "-f", "matroska", str(path)]
+
+    def start_segment(self, spec: MediaSpec, path: Path) -> FfmpegSegment:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            process = subprocess.Popen(
+                self._segment_args(spec, path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            raise RecorderError(f"recorder could not start: {exc.strerror or exc}") from None
+        return FfmpegSegment(process=process, path=path)
+
+    def stop_segment(self, handle: FfmpegSegment) -> None:
+        process = handle.process
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # ffmpeg finishes the file on SIGINT
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+    def failure(self, handle: FfmpegSegment) -> str:
+        """Why a segment ended by itself (the encoder's last words)."""
+        if handle.process.stderr is None or handle.process.stderr.closed:
+            return f"recorder exited with status {handle.process.returncode}"
+        tail = handle.process.stderr.read()[-300:].decode("utf-8", "replace").strip()
+        return f"recorder exited with status {handle.process.returncode}: {tail}" if tail else "recorder exited"
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def finalize(self, spec: MediaSpec, segments: list[Path], out_dir: Path, base_name: str) -> dict[str, MediaInfo]:
+        usable = [s for s in segments if s.exists() and s.stat().st_size > 0 and self._duration(s) > 0]
+        if not usable:
+            raise RecorderError("nothing was recorded")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        listing = out_dir / "segments.txt"
+        listing.write_text("".join(f"file '{s.resolve()}'\n" for s in usable), encoding="utf-8")
+        concat = [self.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0"]
+        concat += ["-i", str(listing)]
+        outputs: dict[str, MediaInfo] = {}
+        if spec.kind == "track":
+            for index, name in enumerate(spec.tracks or ("track",)):
+                target = out_dir / f"{name}.webm"
+                self._run([*concat, "-map", f"0:a:{index}", "-c", "copy", "-f", "webm", str(target)])
+                outputs[f"track:{name}"] = self.probe(target)
+            return outputs
+        if spec.export_video:
+            target = out_dir / f"{base_name}.{spec.container}"
+            fmt = "webm" if spec.container == "webm" else "mp4"
+            extra = ["-movflags", "+faststart"] if fmt == "mp4" else []
+            self._run([*concat, "-map", "0", "-c", "copy", *extra, "-f", fmt, str(target)])
+            outputs["video"] = self.probe(target)
+        if spec.export_audio or not spec.export_video:
+            target = out_dir / f"{base_name}_audio.{spec.audio_extension}"
+            fmt = {"m4a": "ipod", "mp3": "mp3", "ogg": "ogg"}[spec.audio_extension]
+            self._run([*concat, "-map", "0:a", "-c", "copy", "-f", fmt, str(target)])
+            outputs["audio"] = self.probe(target)
+        return outputs
+
+    def _run(self, args: list[str]) -> None:
+        result = subprocess.run(args, capture_output=True, timeout=600, check=False)
+        if result.returncode != 0:
+            raise RecorderError(f"joining segments failed: {result.stderr[-300:].decode('utf-8', 'replace')}")
+
+    def _duration(self, path: Path) -> float:
+        try:
+            return self.probe(path).duration_s
+        except RecorderError:
+            return 0.0
+
+    def probe(self, path: Path) -> MediaInfo:
+        result = subprocess.run(
+            [self.ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        try:
+            duration = float(json.loads(result.stdout)["format"]["duration"])
+        except (ValueError, KeyError, TypeError):
+            raise RecorderError(f"cannot read {path.name}") from None
+        return MediaInfo(path=path, size=path.stat().st_size, duration_s=duration)

@@ -1,0 +1,153 @@
+"""Recordings that RecordKit makes: insert, read, change through the lifecycle, lease to a worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from recordkit.domain.counting import counter_keys
+from recordkit.domain.lifecycle import ACTIVE
+from recordkit.domain.models import Recording
+from recordkit.errors import Conflict, NotFound
+from recordkit.store.sqlite.connection import ConnectionPool
+
+_SELECT = "SELECT r.id, a.id, r.meeting_id, r.wire, r.detail FROM recordings r JOIN apps a ON a.seq = r.app "
+_UNFINISHED = "('INVOKED', 'RECORDING', 'PAUSED', 'UPLOADING')"
+
+
+def owner_id() -> str:
+    """Who holds a lease: host and process, so a restarted server knows its dead predecessors."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_dead(owner: str | None) -> bool:
+    if not owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's: wait for its lease to lapse
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class SqliteRecordings:
+    """Mixed into ``SqliteRecordingStore``; every change is one transaction with its counters."""
+
+    pool: ConnectionPool
+    app_seq: Callable[[str], int]
+    recording_row: Callable[[Recording, int, int], tuple[Any, ...]]
+    _recording: Callable[[str, str, str, bytes, bytes | None], Recording]
+    _apply_deltas: Callable[..., None]
+
+    def insert_recording(self, rec: Recording, *, exclusive: bool, now: int) -> None:
+        """Add a new recording; with ``exclusive``, refuse while the meeting has an active one of its kind."""
+        app = self.app_seq(rec.app_id)
+        with self.pool.write() as conn:
+            if exclusive:
+                for (detail,) in conn.execute(
+                    "SELECT detail FROM recordings WHERE app = ? AND meeting_id = ? AND status IN "
+                    "('INVOKED', 'RECORDING', 'PAUSED')",
+                    (app, rec.meeting_id),
+                ):
+                    kind = "track" if detail and b'"kind":"track"' in detail else "composite"
+                    if kind == rec.kind:
+                        raise Conflict("Recording already in progress")
+            conn.execute(
+                "INSERT INTO recordings (id, app, meeting_id, status, invoked_ms, expiry_ms, wire, detail, secrets, "
+                "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                self.recording_row(rec, now, app),
+            )
+            self._apply_deltas(conn, app, Counter(counter_keys(rec.status, rec.invoked_ms, rec.download_url_expiry_ms)))
+
+    def get_recording(self, app_id: str, recording_id: str) -> Recording | None:
+        row = self.pool.get().execute(_SELECT + "WHERE r.id = ? AND a.id = ?", (recording_id, app_id)).fetchone()
+        return self._recording(*row) if row else None
+
+    def recording_by_id(self, recording_id: str) -> Recording | None:
+        row = self.pool.get().execute(_SELECT + "WHERE r.id = ?", (recording_id,)).fetchone()
+        return self._recording(*row) if row else None
+
+    def active_recordings(self, app_id: str, meeting_id: str) -> list[Recording]:
+        """The meeting's active recordings (INVOKED, RECORDING, PAUSED), newest first."""
+        app = self.app_seq(app_id)
+        marks = ",".join("?" * len(ACTIVE))
+        rows = (
+            self.pool.get()
+            .execute(
+                _SELECT + f"WHERE r.app = ? AND r.meeting_id = ? AND r.status IN ({marks}) "
+                "ORDER BY r.invoked_ms DESC, r.id DESC",
+                (app, meeting_id, *sorted(ACTIVE)),
+            )
+            .fetchall()
+        )
+        return [self._recording(*row) for row in rows]
+
+    def update_recording(self, recording_id: str, change: Callable[[Recording], Recording], now: int) -> Recording:
+        """Read, change (a pure function; it may raise), write back, keep counters, in one transaction."""
+        with self.pool.write() as conn:
+            row = conn.execute(_SELECT + "WHERE r.id = ?", (recording_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"recording {recording_id} not found")
+            old = self._recording(*row)
+            new = change(old)
+            app = self.app_seq(old.app_id)
+            values = self.recording_row(new, now, app)
+            conn.execute(
+                "UPDATE recordings SET status = ?, expiry_ms = ?, wire = ?, detail = ?, updated_ms = ? WHERE id = ?",
+                (values[3], values[5], values[6], values[7], values[9], recording_id),
+            )
+            deltas: Counter[tuple[str, str, int]] = Counter(
+                counter_keys(new.status, new.invoked_ms, new.download_url_expiry_ms)
+            )
+            deltas.subtract(counter_keys(old.status, old.invoked_ms, old.download_url_expiry_ms))
+            self._apply_deltas(conn, app, deltas)
+            return new
+
+    # -- leases: which worker process runs which recording ----------------------------------
+
+    def claim_unfinished(self, owner: str, now: int, lease_ms: int) -> tuple[list[Recording], set[str]]:
+        """Take (or keep) the recordings not yet finished whose lease is ours, free, lapsed or orphaned.
+
+        Returns them and the ids just taken over from another owner (their recorder is gone).
+        """
+        until = now + lease_ms
+        taken: set[str] = set()
+        with self.pool.write() as conn:
+            rows = conn.execute(f"SELECT id, owner, lease_ms FROM recordings WHERE status IN {_UNFINISHED}").fetchall()
+            mine: list[str] = []
+            for rec_id, holder, lease in rows:
+                if holder == owner:
+                    mine.append(rec_id)
+                elif holder is None or (lease or 0) < now or _owner_is_dead(holder):
+                    mine.append(rec_id)
+                    if holder is not None:
+                        taken.add(rec_id)
+            for rec_id in mine:
+                conn.execute("UPDATE recordings SET owner = ?, lease_ms = ? WHERE id = ?", (owner, until, rec_id))
+        recordings = [r for r in (self.recording_by_id(i) for i in mine) if r is not None]
+        return recordings, taken
+
+    def expired_files(self, now: int, limit: int = 500) -> list[Recording]:
+        """Stored recordings past ``download_url_expiry`` whose bucket copy is still there."""
+        rows = (
+            self.pool.get()
+            .execute(
+                _SELECT + "WHERE r.expiry_ms IS NOT NULL AND r.expiry_ms <= ? AND r.purged_ms IS NULL "
+                "AND r.detail LIKE '%\"files\"%' LIMIT ?",
+                (now, limit),
+            )
+            .fetchall()
+        )
+        return [self._recording(*row) for row in rows]
+
+    def mark_purged(self, recording_id: str, now: int) -> None:
+        with self.pool.write() as conn:
+            conn.execute("UPDATE recordings SET purged_ms = ? WHERE id = ?", (now, recording_id))
