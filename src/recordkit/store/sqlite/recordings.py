@@ -62,7 +62,7 @@ class SqliteRecordings:
                         raise Conflict("Recording already in progress")
             conn.execute(
                 "INSERT INTO recordings (id, app, meeting_id, status, invoked_ms, expiry_ms, wire, detail, secrets, "
-                "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "updated_ms, managed) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
                 self.recording_row(rec, now, app),
             )
             self._apply_deltas(conn, app, Counter(counter_keys(rec.status, rec.invoked_ms, rec.download_url_expiry_ms)))
@@ -121,7 +121,9 @@ class SqliteRecordings:
         until = now + lease_ms
         taken: set[str] = set()
         with self.pool.write() as conn:
-            rows = conn.execute(f"SELECT id, owner, lease_ms FROM recordings WHERE status IN {_UNFINISHED}").fetchall()
+            rows = conn.execute(
+                f"SELECT id, owner, lease_ms FROM recordings WHERE managed = 1 AND status IN {_UNFINISHED}"
+            ).fetchall()
             mine: list[str] = []
             for rec_id, holder, lease in rows:
                 if holder == owner:
@@ -140,8 +142,8 @@ class SqliteRecordings:
         rows = (
             self.pool.get()
             .execute(
-                _SELECT + "WHERE r.expiry_ms IS NOT NULL AND r.expiry_ms <= ? AND r.purged_ms IS NULL "
-                "AND r.detail LIKE '%\"files\"%' LIMIT ?",
+                _SELECT + "WHERE r.managed = 1 AND r.expiry_ms IS NOT NULL AND r.expiry_ms <= ? "
+                "AND r.purged_ms IS NULL LIMIT ?",
                 (now, limit),
             )
             .fetchall()

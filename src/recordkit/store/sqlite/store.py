@@ -65,6 +65,10 @@ _STAGED_DIMS = (
 
 # Above this many rows to skip, a per-status merge costs more than one scan of the time index.
 _UNION_LIMIT = 5000
+# Up to this many matches, fetching them and sorting beats walking an index in order.
+_SORT_LIMIT = 5000
+# Up to this offset a page is read during the index walk; deeper, the walk collects row ids first.
+_DIRECT_OFFSET = 200
 _CHUNK = 500
 
 
@@ -417,10 +421,19 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         limit = min(page.per_page, total - page.offset)
         order = "ASC" if query.ascending else "DESC"
         inner, inner_params = self._page_seqs(conn, app, query, filters, order, limit, page.offset, total)
-        sql = (
-            "SELECT r.wire, m.wire FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
-            f"WHERE r.seq IN ({inner}) ORDER BY r.invoked_ms {order}, r.id {order}"
-        )
+        walk = "SELECT r.seq FROM recordings r INDEXED BY "
+        if inner.startswith(walk) and page.offset <= _DIRECT_OFFSET:
+            # A shallow page of an ordered index walk: read the rows on the way, no second pass.
+            index, _, rest = inner[len(walk) :].partition(" ")
+            sql = (
+                f"SELECT r.wire, m.wire FROM recordings r INDEXED BY {index} "
+                f"LEFT JOIN meetings m ON m.id = r.meeting_id {rest}"
+            )
+        else:
+            sql = (
+                "SELECT r.wire, m.wire FROM recordings r LEFT JOIN meetings m ON m.id = r.meeting_id "
+                f"WHERE r.seq IN ({inner}) ORDER BY r.invoked_ms {order}, r.id {order}"
+            )
         splice = render.splice_meeting
         return [splice(rec_wire, meeting_wire) for rec_wire, meeting_wire in conn.execute(sql, inner_params)], total
 
@@ -442,19 +455,16 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         elif q.expired is False:
             out.append(("expired", "(r.expiry_ms IS NULL OR r.expiry_ms > ?)", [now]))
         if q.search is not None:
-            meeting_ids = _json_encode(self._search_meetings(conn, app_id, q.search.folded, q.search.id_candidate))
+            meeting_ids = self._search_meetings(conn, app_id, q.search.folded, q.search.id_candidate)
             rec_id = q.search.id_candidate
-            if meeting_ids == b"[]" and rec_id is None:
+            if not meeting_ids and rec_id is None:
                 return None
-            by_meeting = (
-                "SELECT seq FROM recordings INDEXED BY recordings_by_meeting "
-                "WHERE app = ? AND meeting_id IN (SELECT value FROM json_each(?))"
-            )
+            ids_json = _json_encode(meeting_ids).decode()
             if rec_id is not None:
-                sql = f"r.seq IN ({by_meeting} UNION SELECT seq FROM recordings WHERE id = ? AND app = ?)"
-                out.append(("search", sql, [app, meeting_ids.decode(), rec_id, app]))
+                sql = "(r.meeting_id IN (SELECT value FROM json_each(?)) OR r.id = ?)"
+                out.append(("search", sql, [ids_json, rec_id]))
             else:
-                out.append(("search", f"r.seq IN ({by_meeting})", [app, meeting_ids.decode()]))
+                out.append(("search", "r.meeting_id IN (SELECT value FROM json_each(?))", [ids_json]))
         return out
 
     @staticmethod
@@ -499,10 +509,32 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             if not q.has_time_range:
                 expired = self._count_range(conn, app, "e", statuses, MIN_MS, now)
                 return expired if q.expired else self._sum(conn, app, "T", statuses, None) - expired
-        # One meeting or a search: few rows, counted exactly from the index.
+        if q.search is not None:
+            return self._count_search(conn, app, filters)
+        # One meeting: few rows, counted exactly from its index.
         where, params = _join(filters)
-        sql = "SELECT COUNT(*) FROM recordings r WHERE r.app = ?" + where
+        sql = "SELECT COUNT(*) FROM recordings r INDEXED BY recordings_by_meeting WHERE r.app = ?" + where
         return int(conn.execute(sql, [app, *params]).fetchone()[0])
+
+    @staticmethod
+    def _count_search(conn: sqlite3.Connection, app: int, filters: list[tuple[str, str, list[Any]]]) -> int:
+        """Matches of the named meetings (from the meeting index), plus the recording named by id."""
+        search = next(f for f in filters if f[0] == "search")
+        others = [f for f in filters if f[0] != "search"]
+        where, params = _join(others)
+        ids_json = search[2][0]
+        total = conn.execute(
+            "SELECT COUNT(*) FROM recordings r INDEXED BY recordings_by_meeting WHERE r.app = ? "
+            f"AND r.meeting_id IN (SELECT value FROM json_each(?)){where}",
+            [app, ids_json, *params],
+        ).fetchone()[0]
+        if len(search[2]) > 1:  # also the recording whose id is the search string, unless counted already
+            total += conn.execute(
+                "SELECT COUNT(*) FROM recordings r WHERE r.id = ? AND r.app = ? "
+                f"AND r.meeting_id NOT IN (SELECT value FROM json_each(?)){where}",
+                [search[2][1], app, ids_json, *params],
+            ).fetchone()[0]
+        return int(total)
 
     @staticmethod
     def _sum(
@@ -559,10 +591,32 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         tail = f"ORDER BY r.invoked_ms {order}, r.id {order} LIMIT ? OFFSET ?"
         where, params = _join(filters)
         index = "INDEXED BY recordings_by_time"
-        if q.search is not None:
-            index = ""  # the search already names the rows; they are few and get sorted
+        if q.search is not None and total <= _SORT_LIMIT:
+            # Few matches: fetch them by row id (the search named them) and sort them.
+            search = next(f for f in filters if f[0] == "search")
+            by_meeting = (
+                "SELECT seq FROM recordings INDEXED BY recordings_by_meeting "
+                "WHERE app = ? AND meeting_id IN (SELECT value FROM json_each(?))"
+            )
+            named: list[Any] = [app, search[2][0]]
+            if len(search[2]) > 1:
+                by_meeting += " UNION SELECT seq FROM recordings WHERE id = ? AND app = ?"
+                named += [search[2][1], app]
+            others = [f for f in filters if f[0] != "search"]
+            where, params = _join(others)
+            return (
+                f"SELECT r.seq FROM recordings r WHERE +r.app = ? AND r.seq IN ({by_meeting}){where} {tail}",
+                [app, *named, *params, limit, offset],
+            )
+        elif q.search is not None:
+            pass  # many matches: walk by time and filter, like any dense filter
         elif q.meeting_id is not None:
             index = "INDEXED BY recordings_by_meeting"
+        elif len(q.statuses) == 1 and offset + limit > _UNION_LIMIT:
+            # A deep page of one status: its own index is in the right order already.
+            others = [f if f[0] != "status" else ("status", "r.status = ?", list(q.statuses)) for f in filters]
+            where, params = _join(others)
+            index = "INDEXED BY recordings_by_status"
         elif q.statuses and len(q.statuses) < len(RECORDING_STATUSES) and offset + limit <= _UNION_LIMIT:
             # One ordered walk of the status index per status, merged: each reads offset+limit rows at most.
             parts: list[str] = []

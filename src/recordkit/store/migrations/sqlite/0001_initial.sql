@@ -75,12 +75,23 @@ CREATE TABLE recordings (
     wire        BLOB NOT NULL,
     detail      BLOB,
     secrets     BLOB,
-    updated_ms  INTEGER NOT NULL
+    updated_ms  INTEGER NOT NULL,
+    -- RecordKit's own recordings (imported ones are records only and no worker ever touches them):
+    managed     INTEGER NOT NULL DEFAULT 0,
+    owner       TEXT,       -- the process that runs it, while it is not finished
+    lease_ms    INTEGER,    -- ... until then
+    purged_ms   INTEGER     -- when the retention sweep deleted its bucket copy
 );
-CREATE INDEX recordings_by_time ON recordings(app, invoked_ms, id);
+-- The time index also carries status and expiry, so walks filtered by them read no table rows.
+CREATE INDEX recordings_by_time ON recordings(app, invoked_ms, id, status, expiry_ms);
 CREATE INDEX recordings_by_status ON recordings(app, status, invoked_ms, id);
 CREATE INDEX recordings_by_meeting ON recordings(app, meeting_id, invoked_ms, id);
 CREATE INDEX recordings_by_expiry ON recordings(app, expiry_ms) WHERE expiry_ms IS NOT NULL;
+
+CREATE INDEX recordings_unfinished ON recordings(status, lease_ms)
+    WHERE managed = 1 AND status IN ('INVOKED', 'RECORDING', 'PAUSED', 'UPLOADING');
+CREATE INDEX recordings_to_purge ON recordings(expiry_ms)
+    WHERE managed = 1 AND expiry_ms IS NOT NULL AND purged_ms IS NULL;
 
 -- Exact counts without scans: dim is T (total), iH/iD (invoked_time hour/day), eH/eD (expiry hour/day).
 CREATE TABLE recording_counts (
