@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from recordkit.domain.importing import decode_list_response, decode_recording, to_domain
+from recordkit.domain.importing import decode_list_response, decode_recording, item_json, to_domain
 from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import InvalidRequest
@@ -105,9 +105,11 @@ def _is_list_document(first: bytes) -> bool | None:
     return isinstance(value, dict) and "data" in value and "id" not in value
 
 
-def _convert(number: int, raw: bytes, app_id: str) -> tuple[Recording, Meeting]:
+def _convert(number: int, raw: bytes, app_id: str) -> tuple[Recording, Meeting, bytes]:
     try:
-        return to_domain(decode_recording(raw), app_id)
+        wire = decode_recording(raw)
+        rec, meeting = to_domain(wire, app_id)
+        return rec, meeting, item_json(wire, rec)
     except InvalidRequest as exc:
         raise InvalidRequest(f"line {number}: {exc.message}") from None
 
@@ -289,7 +291,7 @@ def _stage_rows(
         if not raw.strip():
             continue
         try:
-            rec, meeting = _convert(number, raw, app_id)
+            rec, meeting, rendered = _convert(number, raw, app_id)
         except InvalidRequest as exc:
             if len(errors) < MAX_ERRORS:
                 errors.append((number, exc.message.split(": ", 1)[1]))
@@ -304,7 +306,7 @@ def _stage_rows(
         if seen_meetings.get(meeting.id) != meeting:
             seen_meetings[meeting.id] = meeting
             meetings.append(store.meeting_row(meeting))
-        recordings.append(store.recording_row(rec, stamp, app))
+        recordings.append(store.recording_row(rec, stamp, app, rendered))
         if len(pending) >= BATCH:
             flush()
     if pending:

@@ -39,6 +39,10 @@ def decode(raw: bytes, kind: type[T]) -> T:
         raise InvalidRequest(f"body: {_clean(str(exc))}") from None
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"body: malformed JSON ({_clean(str(exc))})") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest("body: not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("body: JSON nested too deeply") from None
 
 
 def _clean(message: str) -> str:

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Match, Route
 from recordkit.api import wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
+from recordkit.api.meetings import meeting_routes
 from recordkit.domain.service import RecordingsService
 from recordkit.errors import MethodNotAllowed, NotFound, NotImplementedYet
 from recordkit.settings import Settings
@@ -77,6 +78,7 @@ def build_routes(
         Route(f"{KIT}/apps", create_app, methods=["POST"]),
         Route(f"{KIT}/apps/{{app_id}}", get_app, methods=["GET"]),
         Route(f"{KIT}/{{app_id}}/recordings", list_recordings, methods=["GET"]),
+        *meeting_routes(service, settings),
     ]
     routes.extend(extra or [])
     routes.append(_fallback(routes, service))

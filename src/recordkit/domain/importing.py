@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from recordkit.domain import render
 from recordkit.domain.ids import check_uuid
 from recordkit.domain.models import (
     MEETING_STATUSES,
@@ -19,7 +20,7 @@ from recordkit.domain.models import (
     Recording,
     split_storage_config,
 )
-from recordkit.domain.timefmt import parse_iso_ms
+from recordkit.domain.timefmt import format_ms, parse_iso_ms
 from recordkit.errors import InvalidRequest
 
 
@@ -180,4 +181,36 @@ def _meeting(wire: WireRecording, app_id: str, invoked: int) -> Meeting:
         session_keep_alive_time_in_secs=keep_alive,
         recording_config=m.recording_config,
         ai_config=m.ai_config,
+    )
+
+
+def _canonical(text: str | None, ms: int | None) -> str | None:
+    """The wire form of a time: the input itself when it already is ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    if text is None or ms is None:
+        return None
+    if len(text) == 24 and text[23] == "Z" and text[19] == "." and text[10] == "T":
+        return text  # it parsed, and this is the only string of that shape for its instant
+    return format_ms(ms)
+
+
+def item_json(wire: WireRecording, rec: Recording) -> bytes:
+    """The list item (without its meeting) of an imported recording, as ``render.recording_item_json``
+    would make it, reusing the input's time strings where they are canonical already (imports are
+    dominated by timestamp formatting otherwise)."""
+    return render.encode(
+        {
+            "id": rec.id,
+            "audio_download_url": rec.audio_download_url,
+            "download_url": rec.download_url,
+            "download_url_expiry": _canonical(wire.download_url_expiry, rec.download_url_expiry_ms),
+            "file_size": render.number(rec.file_size),
+            "invoked_time": _canonical(wire.invoked_time, rec.invoked_ms),
+            "output_file_name": rec.output_file_name,
+            "session_id": rec.session_id,
+            "started_time": _canonical(wire.started_time, rec.started_ms),
+            "status": rec.status,
+            "stopped_time": _canonical(wire.stopped_time, rec.stopped_ms),
+            "recording_duration": rec.recording_duration,
+            "storage_config": rec.storage_config,
+        }
     )

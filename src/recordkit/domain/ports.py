@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from recordkit.domain.meetings import MeetingStore
 from recordkit.domain.models import Account, App, Meeting, Principal, Recording
 from recordkit.domain.query import Page, RecordingQuery
 
 
-class RecordingStore(Protocol):
+class RecordingStore(MeetingStore, Protocol):
     """Metadata: accounts, apps, tokens, meetings, recordings. Every implementation passes one suite."""
 
     def create_account(self) -> Account: ...

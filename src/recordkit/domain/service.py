@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from recordkit.domain.ids import check_account_id, check_app_id
-from recordkit.domain.models import App, Principal
+from recordkit.domain.ids import check_account_id, check_app_id, check_uuid, new_uuid
+from recordkit.domain.meetings import new_meeting, parse_create_meeting
+from recordkit.domain.models import App, Meeting, Principal
 from recordkit.domain.ports import RecordingStore
-from recordkit.domain.query import Page, QueryParams, parse_page, parse_recording_query, parse_sort_order
+from recordkit.domain.query import (
+    Page,
+    QueryParams,
+    parse_meeting_query,
+    parse_page,
+    parse_recording_query,
+    parse_sort_order,
+)
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Forbidden, InvalidRequest, NotFound
 
@@ -61,6 +69,33 @@ class RecordingsService:
         if len(name) > MAX_APP_NAME:
             raise InvalidRequest(f"name: must be at most {MAX_APP_NAME} characters")
         return self.store.create_app(account_id, name)
+
+    # -- meetings ----------------------------------------------------------------------------
+
+    def create_meeting(self, principal: Principal, account_id: str, app_id: str, raw_body: bytes) -> Meeting:
+        """A new ACTIVE meeting from a create body (SPEC §5); needs Realtime Admin."""
+        self.check_account(principal, account_id)
+        self.require_write(principal)
+        app = self.app_for(principal, account_id, app_id)
+        body = parse_create_meeting(raw_body)
+        meeting = new_meeting(body, meeting_id=new_uuid(), app_id=app.id, now_ms=self.clock())
+        self.store.create_meeting(meeting)
+        return meeting
+
+    def list_meetings(
+        self, principal: Principal, account_id: str, app_id: str, params: QueryParams
+    ) -> tuple[list[bytes], int, Page]:
+        app = self.app_for(principal, account_id, app_id)
+        query = parse_meeting_query(params)
+        rows, total = self.store.list_meetings(app.id, query)
+        return rows, total, query.page
+
+    def get_meeting(self, principal: Principal, account_id: str, app_id: str, meeting_id: str) -> Meeting:
+        app = self.app_for(principal, account_id, app_id)
+        meeting = self.store.get_meeting(app.id, check_uuid(meeting_id, "meeting_id"))
+        if meeting is None:
+            raise NotFound(f"meeting {meeting_id} not found")
+        return meeting
 
     # -- recordings --------------------------------------------------------------------------
 

@@ -274,7 +274,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             render.meeting_json(m),
         )
 
-    def recording_row(self, r: Recording, updated: int, app: int) -> tuple[Any, ...]:
+    def recording_row(self, r: Recording, updated: int, app: int, wire: bytes | None = None) -> tuple[Any, ...]:
         """The stored row of a recording (columns as ``staging.RECORDING_COLUMNS``)."""
         secrets = self.cipher.encrypt_json(r.storage_secrets) if r.storage_secrets else None
         detail = {k: v for k in DETAIL_FIELDS if (v := getattr(r, k)) is not None and v != DETAIL_DEFAULTS.get(k, ...)}
@@ -285,7 +285,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             r.status,
             r.invoked_ms,
             r.download_url_expiry_ms,
-            render.recording_item_json(r),
+            wire if wire is not None else render.recording_item_json(r),
             _json_encode(detail) if detail else None,
             secrets,
             updated,
@@ -346,7 +346,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                 with self.pool.write():
                     deltas: Counter[tuple[str, str, int]] = Counter()
                     for status, invoked, expiry in conn.execute(
-                        "SELECT r.status, r.invoked_ms, r.expiry_ms FROM recordings r JOIN staging.rec s "
+                        "SELECT r.status, r.invoked_ms, r.expiry_ms FROM staging.k s JOIN recordings r "
                         "ON s.id = r.id WHERE s.rowid BETWEEN ? AND ? AND s.dup = 0",
                         window,
                     ):
@@ -356,7 +356,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                         bucket = "0" if column is None else f"({column} - ({column} < 0) * {size - 1}) / {size}"
                         cond = "" if column is None else f" AND {column} IS NOT NULL"
                         for status, key, n in conn.execute(
-                            f"SELECT status, {bucket}, COUNT(*) FROM staging.rec "
+                            f"SELECT status, {bucket}, COUNT(*) FROM staging.k "
                             f"WHERE rowid BETWEEN ? AND ? AND dup = 0{cond} GROUP BY 1, 2",
                             window,
                         ):
