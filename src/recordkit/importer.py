@@ -105,10 +105,12 @@ def _is_list_document(first: bytes) -> bool | None:
     return isinstance(value, dict) and "data" in value and "id" not in value
 
 
-def _convert(number: int, raw: bytes, app_id: str) -> tuple[Recording, Meeting, bytes]:
+def _convert(
+    number: int, raw: bytes, app_id: str, meetings: dict[str, Any] | None = None
+) -> tuple[Recording, Meeting, bytes]:
     try:
         wire = decode_recording(raw)
-        rec, meeting = to_domain(wire, app_id)
+        rec, meeting = to_domain(wire, app_id, meetings)
         return rec, meeting, item_json(wire, rec)
     except InvalidRequest as exc:
         raise InvalidRequest(f"line {number}: {exc.message}") from None
@@ -267,6 +269,7 @@ def _stage_rows(
     meetings: list[tuple[Any, ...]] = []
     seen_meetings: dict[str, Meeting] = {}
     seen_recordings: set[str] = set()
+    converted_meetings: dict[str, Any] = {}
     lines = 0
     consumed_since = 0
 
@@ -291,7 +294,7 @@ def _stage_rows(
         if not raw.strip():
             continue
         try:
-            rec, meeting, rendered = _convert(number, raw, app_id)
+            rec, meeting, rendered = _convert(number, raw, app_id, converted_meetings)
         except InvalidRequest as exc:
             if len(errors) < MAX_ERRORS:
                 errors.append((number, exc.message.split(": ", 1)[1]))

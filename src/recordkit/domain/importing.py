@@ -105,8 +105,14 @@ def _check_len(value: str | None, field: str, limit: int) -> None:
         raise InvalidRequest(f"{field}: must be at most {limit} characters")
 
 
-def to_domain(wire: WireRecording, app_id: str) -> tuple[Recording, Meeting]:
-    """Validate one recording and convert it; raises ``InvalidRequest`` naming the field."""
+def to_domain(
+    wire: WireRecording, app_id: str, meetings: dict[str, tuple[WireMeeting, Meeting]] | None = None
+) -> tuple[Recording, Meeting]:
+    """Validate one recording and convert it; raises ``InvalidRequest`` naming the field.
+
+    ``meetings`` (optional) remembers converted meeting objects: a file repeats each meeting on
+    every one of its recordings, and an identical object need not be checked twice.
+    """
     rec_id = check_uuid(wire.id, "id")
     if wire.status not in RECORDING_STATUSES:
         raise InvalidRequest(f"status: unknown value {wire.status[:40]!r}")
@@ -120,7 +126,13 @@ def to_domain(wire: WireRecording, app_id: str) -> tuple[Recording, Meeting]:
         raise InvalidRequest("recording_duration: must be >= 0")
     session_id = check_uuid(wire.session_id, "session_id") if wire.session_id else None
     storage, secrets = split_storage_config(wire.storage_config)
-    meeting = _meeting(wire, app_id, invoked)
+    seen = meetings.get(wire.meeting.id) if meetings is not None and wire.meeting is not None else None
+    if seen is not None and seen[0] == wire.meeting and wire.meeting_id is None:
+        meeting = seen[1]
+    else:
+        meeting = _meeting(wire, app_id, invoked)
+        if meetings is not None and wire.meeting is not None:
+            meetings[wire.meeting.id] = (wire.meeting, meeting)
     recording = Recording(
         id=rec_id,
         app_id=app_id,
