@@ -221,54 +221,64 @@ def validate(body: CreateMeetingBody) -> None:
         _ai_config(body.ai_config, "ai_config")
 
 
+def _p(at: str) -> str:
+    """The path prefix of a nested field: ``recording_config.`` (or nothing at the top level)."""
+    return f"{at}." if at else ""
+
+
+def validate_recording_config(c: RecordingConfig, at: str = "") -> None:
+    """Check a recording config (a meeting's, or a start body at the top level, ``at=""``)."""
+    _recording_config(c, at)
+
+
 def _recording_config(c: RecordingConfig, at: str) -> None:
-    _range(c.max_seconds, f"{at}.max_seconds", MAX_SECONDS_RANGE)
+    _range(c.max_seconds, f"{_p(at)}max_seconds", MAX_SECONDS_RANGE)
     if c.file_name_prefix is not None and not _PREFIX.fullmatch(c.file_name_prefix):
-        raise InvalidRequest(f"{at}.file_name_prefix: only letters, digits, '_' and '-' (1-{MAX_PREFIX} characters)")
+        raise InvalidRequest(f"{_p(at)}file_name_prefix: only letters, digits, '_' and '-' (1-{MAX_PREFIX} characters)")
     if c.audio_config is not None:
-        _one_of(c.audio_config.channel, f"{at}.audio_config.channel", AUDIO_CHANNELS)
-        _one_of(c.audio_config.codec, f"{at}.audio_config.codec", AUDIO_CODECS)
+        _one_of(c.audio_config.channel, f"{_p(at)}audio_config.channel", AUDIO_CHANNELS)
+        _one_of(c.audio_config.codec, f"{_p(at)}audio_config.codec", AUDIO_CODECS)
     if c.video_config is not None:
-        _video_config(c.video_config, f"{at}.video_config")
+        _video_config(c.video_config, f"{_p(at)}video_config")
     if c.live_streaming_config is not None:
-        _url(c.live_streaming_config.rtmp_url, f"{at}.live_streaming_config.rtmp_url")
+        _url(c.live_streaming_config.rtmp_url, f"{_p(at)}live_streaming_config.rtmp_url")
     if c.storage_config is not None:
-        _storage_config(c.storage_config, f"{at}.storage_config")
+        _storage_config(c.storage_config, f"{_p(at)}storage_config")
 
 
 def _video_config(v: VideoConfig, at: str) -> None:
-    _one_of(v.codec, f"{at}.codec", VIDEO_CODECS)
-    _range(v.width, f"{at}.width", VIDEO_SIZE_RANGE)
-    _range(v.height, f"{at}.height", VIDEO_SIZE_RANGE)
+    _one_of(v.codec, f"{_p(at)}codec", VIDEO_CODECS)
+    _range(v.width, f"{_p(at)}width", VIDEO_SIZE_RANGE)
+    _range(v.height, f"{_p(at)}height", VIDEO_SIZE_RANGE)
     if v.watermark is not None:
         w = v.watermark
-        _one_of(w.position, f"{at}.watermark.position", WATERMARK_POSITIONS)
-        _url(w.url, f"{at}.watermark.url")
+        _one_of(w.position, f"{_p(at)}watermark.position", WATERMARK_POSITIONS)
+        _url(w.url, f"{_p(at)}watermark.url")
         if w.size is not None:
             # At least 1 (the schema); at most the largest frame, as a watermark cannot be bigger.
-            _range(w.size.width, f"{at}.watermark.size.width", VIDEO_SIZE_RANGE)
-            _range(w.size.height, f"{at}.watermark.size.height", VIDEO_SIZE_RANGE)
+            _range(w.size.width, f"{_p(at)}watermark.size.width", VIDEO_SIZE_RANGE)
+            _range(w.size.height, f"{_p(at)}watermark.size.height", VIDEO_SIZE_RANGE)
 
 
 def _storage_config(s: StorageConfig, at: str) -> None:
-    _one_of(s.type, f"{at}.type", STORAGE_TYPES)
-    _one_of(s.auth_method, f"{at}.auth_method", AUTH_METHODS)
+    _one_of(s.type, f"{_p(at)}type", STORAGE_TYPES)
+    _one_of(s.auth_method, f"{_p(at)}auth_method", AUTH_METHODS)
     if s.port is not None:
         if isinstance(s.port, float) and not s.port.is_integer():
-            raise InvalidRequest(f"{at}.port: must be a whole number between {PORT_RANGE[0]} and {PORT_RANGE[1]}")
-        _range(s.port, f"{at}.port", PORT_RANGE)
+            raise InvalidRequest(f"{_p(at)}port: must be a whole number between {PORT_RANGE[0]} and {PORT_RANGE[1]}")
+        _range(s.port, f"{_p(at)}port", PORT_RANGE)
     if s.path is not None and ("\x00" in s.path or ".." in re.split(r"[/\\]", s.path)):
-        raise InvalidRequest(f"{at}.path: must not contain '..' segments or NUL characters")
+        raise InvalidRequest(f"{_p(at)}path: must not contain '..' segments or NUL characters")
 
 
 def _ai_config(a: AIConfig, at: str) -> None:
     if a.summarization is not None:
         s = a.summarization
-        _one_of(s.summary_type, f"{at}.summarization.summary_type", SUMMARY_TYPES)
-        _one_of(s.text_format, f"{at}.summarization.text_format", TEXT_FORMATS)
-        _range(s.word_limit, f"{at}.summarization.word_limit", WORD_LIMIT_RANGE)
+        _one_of(s.summary_type, f"{_p(at)}summarization.summary_type", SUMMARY_TYPES)
+        _one_of(s.text_format, f"{_p(at)}summarization.text_format", TEXT_FORMATS)
+        _range(s.word_limit, f"{_p(at)}summarization.word_limit", WORD_LIMIT_RANGE)
     if a.transcription is not None:
-        _one_of(a.transcription.language, f"{at}.transcription.language", LANGUAGES)
+        _one_of(a.transcription.language, f"{_p(at)}transcription.language", LANGUAGES)
 
 
 def _range(value: Number | None, field: str, bounds: tuple[int, int]) -> None:

@@ -13,6 +13,7 @@ import msgspec
 from recordkit.blobs.keys import check_prefix
 from recordkit.domain.ids import check_uuid, new_uuid
 from recordkit.domain.lifecycle import ACTIONS, STOP_REASONS, Clock, Event, apply
+from recordkit.domain.meetings import RecordingConfig, validate_recording_config
 from recordkit.domain.models import JSONDict, Recording, split_storage_config
 from recordkit.errors import InvalidRequest, NotFound
 
@@ -23,62 +24,12 @@ DEFAULT_CONFIG: JSONDict = {
     "realtimekit_bucket_config": {"enabled": True},
 }
 
-Dim = Annotated[int, msgspec.Meta(ge=1, le=1920)]
 
+class StartRecordingBody(RecordingConfig, kw_only=True):
+    """The start body: a recording config (validated like a meeting's) plus what only a start has."""
 
-class WatermarkSize(msgspec.Struct, omit_defaults=True):
-    width: Annotated[int, msgspec.Meta(ge=1, le=1920)] | None = None
-    height: Annotated[int, msgspec.Meta(ge=1, le=1920)] | None = None
-
-
-class Watermark(msgspec.Struct, omit_defaults=True):
-    url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
-    size: WatermarkSize | None = None
-    position: Literal["left top", "right top", "left bottom", "right bottom"] | None = None
-
-
-class VideoConfig(msgspec.Struct, omit_defaults=True):
-    codec: Literal["H264", "VP8"] | None = None
-    width: Dim | None = None
-    height: Dim | None = None
-    watermark: Watermark | None = None
-    export_file: bool | None = None
-
-
-class AudioConfig(msgspec.Struct, omit_defaults=True):
-    codec: Literal["MP3", "AAC"] | None = None
-    channel: Literal["mono", "stereo"] | None = None
-    export_file: bool | None = None
-
-
-class BucketConfig(msgspec.Struct):
-    enabled: bool
-
-
-class StorageConfig(msgspec.Struct, omit_defaults=True):
-    type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
-    access_key: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    secret: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    bucket: Annotated[str, msgspec.Meta(max_length=255)] | None = None
-    region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    path: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
-    auth_method: Literal["KEY", "PASSWORD"] | None = None
-    username: Annotated[str, msgspec.Meta(max_length=255)] | None = None
-    password: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
-    host: Annotated[str, msgspec.Meta(max_length=255)] | None = None
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
-    private_key: Annotated[str, msgspec.Meta(max_length=16384)] | None = None
-
-
-class StartRecordingBody(msgspec.Struct, omit_defaults=True):
     meeting_id: str
-    max_seconds: Annotated[int, msgspec.Meta(ge=60, le=86400)] | None = None
     allow_multiple_recordings: bool = False
-    video_config: VideoConfig | None = None
-    audio_config: AudioConfig | None = None
-    file_name_prefix: Annotated[str, msgspec.Meta(max_length=100)] | None = None
-    storage_config: StorageConfig | None = None
-    realtimekit_bucket_config: BucketConfig | None = None
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     interactive_config: dict[str, Any] | None = None
     rtmp_out_config: dict[str, Any] | None = None
@@ -132,8 +83,7 @@ def new_recording(
     now: int,
 ) -> Recording:
     meeting_id = check_uuid(body.meeting_id, "meeting_id")
-    if body.file_name_prefix is not None:
-        check_prefix(body.file_name_prefix)
+    validate_recording_config(body)
     explicit = msgspec.to_builtins(body)
     explicit.pop("meeting_id", None)
     explicit.pop("allow_multiple_recordings", None)
