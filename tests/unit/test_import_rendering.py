@@ -27,7 +27,9 @@ def _same(line: dict[str, object]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(invoked=times, started=st.none() | times, expiry=st.none() | times, size=st.none() | st.floats(0, 1e12))
-def test_canonical_times_are_reused_verbatim(invoked: int, started: int | None, expiry: int | None, size: float | None) -> None:
+def test_canonical_times_are_reused_verbatim(
+    invoked: int, started: int | None, expiry: int | None, size: float | None
+) -> None:
     _same(
         {
             "id": REC,

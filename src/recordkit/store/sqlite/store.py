@@ -469,7 +469,8 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
 
     @staticmethod
     def _search_meetings(conn: sqlite3.Connection, app_id: str, folded: str, id_candidate: str | None) -> list[str]:
-        if len(folded) >= 3:
+        # FTS5's query parser stops at a NUL ("unterminated string"): such searches take the scan below.
+        if len(folded) >= 3 and "\x00" not in folded:
             phrase = '"' + folded.replace('"', '""') + '"'
             rows = conn.execute(
                 "SELECT id FROM meetings WHERE seq IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ?) "
