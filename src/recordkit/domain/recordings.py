@@ -117,7 +117,11 @@ def new_track_recording(app_id: str, body: StartTrackBody, caller: JSONDict, now
     for name, layer in layers.items():
         prefix = check_prefix(layer.file_name_prefix or name.replace(" ", "_"), f"layers.{name}.file_name_prefix")
         for user in body.user_ids or ["all"]:
-            tracks.append(f"{prefix}_{_safe(user)}")
+            track, n = f"{prefix}_{_safe(user)}", 1
+            while track in tracks:  # users (or layers) whose names clean to the same file name
+                n += 1
+                track = f"{prefix}_{_safe(user)}-{n}"
+            tracks.append(track)
     rec_id = new_uuid()
     return Recording(
         id=rec_id,
@@ -138,7 +142,8 @@ def new_track_recording(app_id: str, body: StartTrackBody, caller: JSONDict, now
 
 
 def _safe(value: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "_-" else "-" for c in value)[:64]
+    # ASCII only: a bucket object key allows nothing else (``blobs.keys``).
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "-" for c in value)[:64]
     return cleaned or "user"
 
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,11 @@ class Supervisor:
         self._lock = threading.Lock()
         self._last_retention = 0
         self._stopping = False
+        # Joining and storing files can take long: it runs off the tick, so that the other
+        # recordings' pauses and stops reach their encoders meanwhile (a stale encoder would put
+        # paused or post-stop media into the file).
+        self._uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recordkit-upload")
+        self._uploading: set[str] = set()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -125,6 +131,7 @@ class Supervisor:
                 if live.segment is not None:
                     with contextlib.suppress(Exception):
                         self.recorder.stop_segment(live.segment)
+        self._uploads.shutdown(wait=False, cancel_futures=True)  # unfinished uploads resume after a restart
 
     def tick(self) -> None:
         with self._lock:
@@ -225,10 +232,31 @@ class Supervisor:
         return result
 
     def _upload(self, rec: Recording) -> None:
+        """Stop the encoder now; join and store the files on an upload thread."""
+        if rec.id in self._uploading:
+            return
+        fresh = self.store.recording_by_id(rec.id)
+        if fresh is None or fresh.status != "UPLOADING":
+            return  # stored since this tick read it
         live = self.live.pop(rec.id, None)
         if live is not None and live.segment is not None:
             self.recorder.stop_segment(live.segment)
         spec = live.spec if live is not None else media_spec(rec)
+        self._uploading.add(rec.id)
+        try:
+            self._uploads.submit(self._upload_files, fresh, spec)
+        except RuntimeError:  # shutting down: the next start uploads it
+            self._uploading.discard(rec.id)
+
+    def _upload_files(self, rec: Recording, spec: MediaSpec) -> None:
+        try:
+            self._join_and_store(rec, spec)
+        except Exception:  # retried at a later tick, as before
+            log.exception("recording %s: upload failed, will retry", rec.id)
+        finally:
+            self._uploading.discard(rec.id)  # after the status was written
+
+    def _join_and_store(self, rec: Recording, spec: MediaSpec) -> None:
         segments = self._segments(rec.id)
         base = Path(rec.output_file_name or rec.id).stem
         try:
@@ -257,7 +285,7 @@ class Supervisor:
         return stored
 
     def _finish_stored(self, rec_id: str, outputs: dict[str, MediaInfo], stored: dict[str, tuple[str, int]]) -> None:
-        main_role = "video" if "video" in stored else ("audio" if "audio" in stored else sorted(stored)[0])
+        main_role = "video" if "video" in stored else ("audio" if "audio" in stored else next(iter(stored)))
         now = self.clock()
         expiry = now + self.download_ttl_ms
 

@@ -28,6 +28,12 @@ _POSITIONS = {
 }
 
 
+# Close a cluster every second and write it out at once: an encoder that dies without finishing its
+# file (killed, or interrupted while finishing it) leaves all but the last second on disk. Without
+# these, ffmpeg keeps the first seconds (5 s clusters, 32 KiB buffer) in memory.
+_DURABLE = ("-flush_packets", "1", "-cluster_time_limit", "1000")
+
+
 def _die_with_parent() -> None:
     # If the server is killed (even -9), its encoders stop too: no orphan ffmpeg keeps writing.
     with contextlib.suppress(Exception):
@@ -62,7 +68,7 @@ class FfmpegRecorder:
                 args += ["-f", "lavfi", "-i", f"sine=frequency={330 + 110 * index}:sample_rate=48000"]
             for index in range(len(spec.tracks or ("track",))):
                 args += ["-map", f"{index}:a"]
-            return [*args, "-c:a", "libopus", "-b:a", "48k", "-f", "matroska", str(path)]
+            return [*args, "-c:a", "libopus", "-b:a", "48k", *_DURABLE, "-f", "matroska", str(path)]
         size = f"{spec.width}x{spec.height}"
         args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
         args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4"]
@@ -80,7 +86,7 @@ class FfmpegRecorder:
             video += ["-g", "50"]
             audio = ["-c:a", "aac" if spec.audio_codec == "AAC" else "libmp3lame", "-b:a", "128k"]
         channels = ["-ac", str(spec.channels)]
-        return [*args, *vf, *video, *audio, *channels, "-f", "matroska", str(path)]
+        return [*args, *vf, *video, *audio, *channels, *_DURABLE, "-f", "matroska", str(path)]
 
     def start_segment(self, spec: MediaSpec, path: Path) -> FfmpegSegment:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,5 +173,21 @@ class FfmpegRecorder:
         try:
             duration = float(json.loads(result.stdout)["format"]["duration"])
         except (ValueError, KeyError, TypeError):
-            raise RecorderError(f"cannot read {path.name}") from None
+            # A segment whose encoder died has no duration in its header: read it off its packets.
+            duration = self._last_timestamp(path)
+            if duration <= 0:
+                raise RecorderError(f"cannot read {path.name}") from None
         return MediaInfo(path=path, size=path.stat().st_size, duration_s=duration)
+
+    def _last_timestamp(self, path: Path) -> float:
+        result = subprocess.run(
+            [self.ffprobe, "-v", "quiet", "-show_entries", "packet=pts_time", "-of", "csv=p=0", str(path)],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        times = []
+        for line in result.stdout.decode("ascii", "replace").split():
+            with contextlib.suppress(ValueError):
+                times.append(float(line.strip(",")))
+        return max(times, default=0.0)
