@@ -472,9 +472,10 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         # FTS5's query parser stops at a NUL ("unterminated string"): such searches take the scan below.
         if len(folded) >= 3 and "\x00" not in folded:
             phrase = '"' + folded.replace('"', '""') + '"'
+            # CROSS JOIN keeps this order: from the few title matches to their rows, never the other way.
             rows = conn.execute(
-                "SELECT id FROM meetings WHERE seq IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ?) "
-                "AND app_id = ? AND instr(title_folded, ?) > 0",
+                "SELECT m.id FROM meetings_fts f CROSS JOIN meetings m ON m.seq = f.rowid "
+                "WHERE meetings_fts MATCH ? AND m.app_id = ? AND instr(m.title_folded, ?) > 0",
                 (phrase, app_id, folded),
             ).fetchall()
         else:

@@ -1,0 +1,174 @@
+"""Run every benchmark and write docs/benchmarks.md with their output, verbatim.
+
+    .venv/bin/python bench/run_all.py [--quick] [--reuse] [--no-docs]
+
+Order: gen.py (1,000,000 lines; --quick 10,000), list_scale.py, explain_list.py (on list_scale's
+data dir), throughput.py. Each runs as its own process; its output is shown as it comes and kept.
+Full sizes take about 10 minutes on 2 cores (the 1,000,000-recording import is most of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from importlib import metadata
+from typing import Any
+
+from _common import BENCH, OUT, ROOT, machine, out_dir, source_version
+
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def run(script: str, args: list[str], timeout: float) -> tuple[int, str, float]:
+    cmd = [sys.executable, str(BENCH / script), *args]
+    print(f"\n$ {' '.join(['.venv/bin/python', 'bench/' + script, *args])}", flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = started + timeout
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        lines.append(line)
+        if time.monotonic() > deadline:
+            proc.kill()  # the child this function started
+            lines.append(f"(stopped after {timeout:.0f}s)\n")
+            break
+    code = proc.wait()
+    return code, "".join(lines), time.monotonic() - started
+
+
+def versions() -> str:
+    found = []
+    for name in ("granian", "starlette", "msgspec"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found.append(f"{name} {metadata.version(name)}")
+    try:
+        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
+        found.append((wrk.stdout or wrk.stderr).split("[")[0].strip() or "wrk")
+    except OSError:
+        found.append("no wrk (asyncio load loop)")
+    return ", ".join(found)
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = OUT / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def summary() -> list[str]:
+    lines = []
+    scale = load("list_scale.json")
+    if scale:
+        missed = [f"{r['kind']} ({r['ratio']:.2f})" for r in scale["results"] if not r["meets_target"]]
+        inexact = [r["kind"] for r in scale["results"] if not (r["big"]["exact"] and r["small"]["exact"])]
+        lines.append(
+            f"- List latency, big/small median ratio <= {scale['target_ratio']}: "
+            + ("met for every filter kind." if not missed else f"**missed** for {', '.join(missed)}.")
+        )
+        lines.append(
+            "- `total_count` exact against SQL for every kind."
+            if not inexact
+            else f"- `total_count` **not exact** for {', '.join(inexact)}."
+        )
+        imp = scale["import"]["big"]
+        lines.append(f"- Import: {imp['imported']:,} recordings in {imp['seconds']:.0f} s ({imp['per_second']:,}/s).")
+        lines.append(
+            f"- Server RSS after the 1M run: {scale['server_rss_mib']['after_run']:.0f} MiB; "
+            f"database {scale['database_mib']:,.0f} MiB."
+        )
+    tput = load("throughput.json")
+    if tput:
+        verdict = "met" if tput["meets_target"] else "**missed**"
+        lines.append(
+            f"- Throughput, RecordKit / bare Starlette: {tput['ratio']:.2f} "
+            f"(target >= {tput['target_ratio']:.2f}: {verdict}); "
+            f"{tput['median_rps']['recordkit']:,.0f} vs {tput['median_rps']['bare']:,.0f} req/s."
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
+    parser.add_argument("--reuse", action="store_true", help="list_scale.py reuses its data dir if present")
+    parser.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    quick = ["--quick"] if args.quick else []
+    out_dir()
+    started = time.strftime("%Y-%m-%d %H:%M %Z")
+    source = source_version()
+    gen_out = OUT / "gen-check.jsonl"
+    steps = [
+        ("gen.py", [*quick, "--count", "1000000", "--out", str(gen_out.relative_to(ROOT))], 300),
+        ("list_scale.py", [*quick, *(["--reuse"] if args.reuse else [])], 1800),
+        ("explain_list.py", [*quick, "--statements", "2"], 600),
+        ("throughput.py", quick, 900),
+    ]
+    outputs: dict[str, tuple[int, str, float]] = {}
+    for script, script_args, timeout in steps:
+        outputs[script] = run(script, script_args, timeout)
+        if script == "gen.py":
+            gen_out.unlink(missing_ok=True)
+    failed = [s for s, (code, _, _) in outputs.items() if code != 0]
+    if failed:
+        print(f"\nexit codes: {', '.join(f'{s}={outputs[s][0]}' for s in failed)}")
+    if args.no_docs:
+        return 1 if failed else 0
+
+    m = machine()
+    gen_cmd = "bench/gen.py --count 1000000" if not args.quick else "bench/gen.py --quick"
+    doc = [
+        "# Benchmarks",
+        "",
+        f"Latest run: {started}{' (--quick sizes)' if args.quick else ''}, by `bench/run_all.py`, "
+        f"on commit {source}. The tables below are the scripts' output, verbatim.",
+        "",
+        "## Summary",
+        "",
+        *summary(),
+        "",
+        "## How to run",
+        "",
+        "```sh",
+        ".venv/bin/python bench/run_all.py            # everything, full sizes (~10 min), rewrites this file",
+        ".venv/bin/python bench/run_all.py --quick    # smoke run",
+        ".venv/bin/python bench/gen.py --count 1000000 --meetings 20000 --days 365 --seed 1 --out FILE",
+        ".venv/bin/python bench/list_scale.py [--quick] [--reuse]",
+        ".venv/bin/python bench/explain_list.py [--kind search] [--all]   # after list_scale.py",
+        ".venv/bin/python bench/throughput.py [--quick]",
+        "```",
+        "",
+        "Each script prints a table and writes JSON under `bench/out/` (git-ignored). The machine is",
+        "small and shared, so every comparison is made side by side in one run and reported as a",
+        "ratio; absolute numbers move from run to run.",
+        "",
+        "## Machine",
+        "",
+        f"- {m['nproc']} CPUs ({m['cpu'] or 'unknown model'}), {m['platform']}",
+        f"- Python {m['python']}, SQLite {m['sqlite']}",
+        f"- {versions()}",
+        "",
+    ]
+    sections = (
+        ("gen.py", f"Generator (`{gen_cmd}`)"),
+        ("list_scale.py", "List latency, big app vs small app (`bench/list_scale.py`)"),
+        ("explain_list.py", "Where the slow kinds spend their time (`bench/explain_list.py`)"),
+        ("throughput.py", "Throughput, RecordKit vs bare Starlette (`bench/throughput.py`)"),
+    )
+    for script, title in sections:
+        code, text, seconds = outputs[script]
+        doc += [f"## {title}", "", f"Took {seconds:.0f} s" + (f"; exit code {code}." if code else "."), ""]
+        doc += ["```text", text.rstrip("\n"), "```", ""]
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text("\n".join(doc))
+    print(f"\nwrote {DOC.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
