@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         detail.sort(key=lambda d: -d["ms"])
         report.append({"kind": kind, "big_ms": big_ms, "small_ms": small_ms, "ratio": ratio, "statements": detail})
 
-    print(f"explain_list: store.list_recordings in process, median of {repeat}, big vs small ({args.data_dir})")
+    print(f"explain_list: store.list_recordings in process, median of {repeat}, big vs small ({_shown(args.data_dir)})")
     print()
     print(table(("filter", "big ms", "small ms", "big/small"), rows))
     shown = [r for r in report if args.all or not r["ratio"] <= TARGET]
@@ -174,3 +174,12 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _shown(path: object) -> str:
+    """A path as the docs may show it: relative to the project, never this machine's layout."""
+    from pathlib import Path
+
+    p = Path(str(path)).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return str(p.relative_to(root)) if p.is_relative_to(root) else p.name

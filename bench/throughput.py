@@ -336,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print(f"(bare app, by its req/s on the same core: {1e6 / median['bare']:,.0f} us per request in all)")
-    print(f"(JSON: {result_path})")
+    root = Path(__file__).resolve().parent.parent
+    shown = result_path.resolve().relative_to(root) if result_path.resolve().is_relative_to(root) else result_path.name
+    print(f"(JSON: {shown})")
     return 1 if failures else 0
 
 
