@@ -26,6 +26,7 @@ class Settings:
     ffmpeg: str = "ffmpeg"
     ffprobe: str = "ffprobe"
     run_jobs: bool = True
+    retention_interval_seconds: float = 60.0
 
     @property
     def database_path(self) -> Path:
@@ -67,6 +68,7 @@ class Settings:
             ffmpeg=env.get("RECORDKIT_FFMPEG", "ffmpeg"),
             ffprobe=env.get("RECORDKIT_FFPROBE", "ffprobe"),
             run_jobs=env.get("RECORDKIT_RUN_JOBS", "1").lower() not in ("0", "false", "no"),
+            retention_interval_seconds=float(env.get("RECORDKIT_RETENTION_INTERVAL_SECONDS", 60)),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
@@ -85,6 +87,7 @@ class Settings:
             "RECORDKIT_FFMPEG": self.ffmpeg,
             "RECORDKIT_FFPROBE": self.ffprobe,
             "RECORDKIT_RUN_JOBS": "1" if self.run_jobs else "0",
+            "RECORDKIT_RETENTION_INTERVAL_SECONDS": str(self.retention_interval_seconds),
         }
         if self.secret_keys:
             env["RECORDKIT_SECRET_KEYS"] = ",".join(self.secret_keys)

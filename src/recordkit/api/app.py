@@ -38,6 +38,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
         settings.work_dir,
         settings.base_url,
         settings.download_ttl_seconds * 1000,
+        retention_every_ms=int(settings.retention_interval_seconds * 1000),
     )
     ops = RecordingOps(service, on_change=supervisor.poke)
     extra = recording_routes(ops, settings.max_body_bytes) + file_routes(bucket, signer, service.clock)

@@ -183,6 +183,46 @@ def app_create(data_dir: Path, as_json: bool, account_id: str, name: str) -> Non
     _emit(as_json, {"app_id": made.id}, f"app_id: {made.id}")
 
 
+@app.command("config")
+@data_dir_option
+@json_option
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--app", "app_id", required=True, help="App id.")
+@click.option(
+    "--recording-config",
+    "config_json",
+    default=None,
+    help="The app's default recording_config as JSON (as in a meeting); '{}' clears it. Omit to show it.",
+)
+@handle_errors
+def app_config(data_dir: Path, as_json: bool, account_id: str, app_id: str, config_json: str | None) -> None:
+    """Show or set an app's default recording config (meetings and start bodies override it)."""
+    import msgspec
+
+    from recordkit.domain.meetings import RecordingConfig, validate_recording_config
+
+    store = _store(data_dir)
+    try:
+        found = store.get_app(app_id)
+        if found is None or found.account_id != account_id:
+            raise click.ClickException(f"app {app_id} not found in account {account_id}")
+        if config_json is not None:
+            try:
+                parsed = msgspec.json.decode(config_json.encode(), type=RecordingConfig)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                raise click.ClickException(f"recording config: {exc}") from None
+            validate_recording_config(parsed, "recording_config")
+            given = msgspec.to_builtins(parsed)
+            store.set_app_recording_config(found.id, given or None)
+            found = store.get_app(found.id)
+    finally:
+        store.close()
+    from recordkit.domain.models import strip_secrets_deep
+
+    shown = strip_secrets_deep(found.recording_config) if found and found.recording_config else None
+    _emit(as_json, {"app_id": app_id, "recording_config": shown}, json.dumps(shown, indent=2))
+
+
 @main.group()
 def token() -> None:
     """API tokens."""

@@ -84,6 +84,7 @@ class Supervisor:
         public_url: str,
         download_ttl_ms: int,
         clock: Any = now_ms,
+        retention_every_ms: int = RETENTION_EVERY_MS,
     ) -> None:
         self.store = store
         self.recorder = recorder
@@ -93,6 +94,7 @@ class Supervisor:
         self.public_url = public_url
         self.download_ttl_ms = download_ttl_ms
         self.clock = clock
+        self.retention_every_ms = retention_every_ms
         self.owner = owner_id()
         self.live: dict[str, Live] = {}
         self._wake: asyncio.Event | None = None
@@ -148,7 +150,7 @@ class Supervisor:
             for rec_id in list(self.live):
                 if rec_id not in current:
                     self._drop(rec_id)
-            if now - self._last_retention >= RETENTION_EVERY_MS:
+            if now - self._last_retention >= self.retention_every_ms:
                 self._last_retention = now
                 self.sweep_retention(now)
 

@@ -139,6 +139,13 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             )
         return app
 
+    def set_app_recording_config(self, app_id: str, config: dict[str, Any] | None) -> None:
+        """The app's default recording config (meetings and start bodies override it)."""
+        with self.pool.write() as conn:
+            cur = conn.execute("UPDATE apps SET recording_config = ? WHERE id = ?", (_j(config), app_id))
+            if cur.rowcount == 0:
+                raise NotFound(f"app {app_id} not found")
+
     def get_app(self, app_id: str) -> App | None:
         row = (
             self.pool.get()
