@@ -35,6 +35,7 @@ log = logging.getLogger("recordkit.supervisor")
 
 LEASE_MS = 15_000
 RETENTION_EVERY_MS = 60_000
+UPLOAD_ATTEMPTS = 5  # an upload that fails unexpectedly this often ends ERRORED (never UPLOADING forever)
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Supervisor:
         # paused or post-stop media into the file).
         self._uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recordkit-upload")
         self._uploading: set[str] = set()
+        self._upload_failures: dict[str, int] = {}
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -253,8 +255,17 @@ class Supervisor:
     def _upload_files(self, rec: Recording, spec: MediaSpec) -> None:
         try:
             self._join_and_store(rec, spec)
-        except Exception:  # retried at a later tick, as before
-            log.exception("recording %s: upload failed, will retry", rec.id)
+            self._upload_failures.pop(rec.id, None)
+        except Exception as exc:  # unexpected: retried at a later tick, a bounded number of times
+            failures = self._upload_failures.get(rec.id, 0) + 1
+            self._upload_failures[rec.id] = failures
+            if failures < UPLOAD_ATTEMPTS:
+                log.exception("recording %s: upload failed (attempt %d), will retry", rec.id, failures)
+            else:
+                log.exception("recording %s: upload failed %d times, giving up", rec.id, failures)
+                with contextlib.suppress(RecordKitError):
+                    self._finish_failed(rec.id, f"upload failed: {exc}")
+                self._upload_failures.pop(rec.id, None)
         finally:
             self._uploading.discard(rec.id)  # after the status was written
 

@@ -28,6 +28,7 @@ from recordkit.domain.models import (
     Meeting,
     Principal,
     Recording,
+    split_storage_config,
 )
 from recordkit.domain.query import Page, RecordingQuery
 from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms, parse_iso_ms
@@ -142,7 +143,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
     def set_app_recording_config(self, app_id: str, config: dict[str, Any] | None) -> None:
         """The app's default recording config (meetings and start bodies override it)."""
         with self.pool.write() as conn:
-            cur = conn.execute("UPDATE apps SET recording_config = ? WHERE id = ?", (_j(config), app_id))
+            cur = conn.execute("UPDATE apps SET recording_config = ? WHERE id = ?", (self._seal(config), app_id))
             if cur.rowcount == 0:
                 raise NotFound(f"app {app_id} not found")
 
@@ -152,7 +153,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             .execute("SELECT id, account_id, name, created_ms, recording_config FROM apps WHERE id = ?", (app_id,))
             .fetchone()
         )
-        return App(row[0], row[1], row[2], row[3], _dj(row[4])) if row else None
+        return App(row[0], row[1], row[2], row[3], self._unseal(row[4])) if row else None
 
     def list_apps(self, account_id: str, page: Page, search: str | None, ascending: bool) -> tuple[list[App], int]:
         where = "account_id = ?"
@@ -170,7 +171,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             f"ORDER BY created_ms {order}, id {order} LIMIT ? OFFSET ?",
             [*params, page.per_page, page.offset],
         ).fetchall()
-        return [App(r[0], r[1], r[2], r[3], _dj(r[4])) for r in rows], total
+        return [App(r[0], r[1], r[2], r[3], self._unseal(r[4])) for r in rows], total
 
     def create_token(self, account_id: str, permission: str) -> tuple[str, str]:
         """Make a token; returns ``(token_id, token)``. Only the hash is stored."""
@@ -241,8 +242,29 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             **{k: d[k] for k in DETAIL_FIELDS if k in d},
         )
 
-    @staticmethod
-    def _meeting(row: Sequence[Any]) -> Meeting:
+    def _seal(self, config: dict[str, Any] | None) -> bytes | None:
+        """A recording config for storage: its storage secrets encrypted (under ``$secrets``)."""
+        if config is None:
+            return None
+        storage = config.get("storage_config")
+        if not isinstance(storage, dict):
+            return _j(config)
+        public, secrets = split_storage_config(storage)
+        if secrets:
+            public = {**(public or {}), "$secrets": self.cipher.encrypt_json(secrets).decode()}
+        return _j({**config, "storage_config": public})
+
+    def _unseal(self, stored: bytes | str | None) -> dict[str, Any] | None:
+        config = _dj(stored)
+        storage = config.get("storage_config") if isinstance(config, dict) else None
+        if isinstance(storage, dict) and "$secrets" in storage:
+            storage = dict(storage)
+            sealed = storage.pop("$secrets")
+            opened = self.cipher.decrypt_json(sealed.encode())
+            config["storage_config"] = {**storage, **(opened if isinstance(opened, dict) else {})}
+        return config  # type: ignore[no-any-return]
+
+    def _meeting(self, row: Sequence[Any]) -> Meeting:
         return Meeting(
             id=row[0],
             app_id=row[1],
@@ -256,12 +278,11 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             summarize_on_end=bool(row[9]),
             transcribe_on_end=_bool(row[10]),
             session_keep_alive_time_in_secs=row[11],
-            recording_config=_dj(row[12]),
+            recording_config=self._unseal(row[12]),
             ai_config=_dj(row[13]),
         )
 
-    @staticmethod
-    def meeting_row(m: Meeting) -> tuple[Any, ...]:
+    def meeting_row(self, m: Meeting) -> tuple[Any, ...]:
         return (
             m.id,
             m.app_id,
@@ -274,7 +295,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             int(m.summarize_on_end),
             None if m.transcribe_on_end is None else int(m.transcribe_on_end),
             m.session_keep_alive_time_in_secs,
-            _j(m.recording_config),
+            self._seal(m.recording_config),
             _j(m.ai_config),
             m.created_ms,
             m.updated_ms,
