@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ MAX_PER_PAGE = 100
 MAX_SEARCH = 255
 
 QueryParams = Mapping[str, Sequence[str]]
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,11 @@ def _last(params: QueryParams, name: str) -> str | None:
 
 def parse_whole(value: str, field: str) -> int:
     """A whole number >= 0: ``2.0`` is 2, ``1.5`` and ``-1`` are refused."""
+    text = value.strip()
+    if not _PLAIN_NUMBER.fullmatch(text):  # Decimal would also take "1_0" and non-ASCII digits
+        raise InvalidRequest(f"{field}: must be a number >= 0")
     try:
-        number = Decimal(value.strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise InvalidRequest(f"{field}: must be a number >= 0") from None
     if not number.is_finite() or number < 0:
