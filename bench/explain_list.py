@@ -96,6 +96,15 @@ def probe_extras(store: Any, apps: list[AppUnderTest]) -> list[dict[str, Any]]:
     return found
 
 
+def _shown(path: object) -> str:
+    """A path as the docs may show it: relative to the project, never this machine's layout."""
+    from pathlib import Path
+
+    p = Path(str(path)).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return str(p.relative_to(root)) if p.is_relative_to(root) else p.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=out_dir() / "list_scale-data")
@@ -174,12 +183,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _shown(path: object) -> str:
-    """A path as the docs may show it: relative to the project, never this machine's layout."""
-    from pathlib import Path
-
-    p = Path(str(path)).resolve()
-    root = Path(__file__).resolve().parent.parent
-    return str(p.relative_to(root)) if p.is_relative_to(root) else p.name
