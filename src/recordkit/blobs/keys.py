@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 
+from recordkit.domain.ids import check_prefix
 from recordkit.errors import InvalidRequest
 
+__all__ = ["check_name", "check_prefix", "object_key", "split_key"]
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
-_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,100}")
-
-
-def check_prefix(prefix: str, field: str = "file_name_prefix") -> str:
-    """A file name prefix: letters, digits, ``_`` and ``-`` (SPEC §4), at most 100 characters."""
-    if not _PREFIX.fullmatch(prefix):
-        raise InvalidRequest(f"{field}: only letters, digits, '_' and '-' (1-100 characters)")
-    return prefix
 
 
 def check_name(name: str) -> str:

@@ -52,3 +52,13 @@ def check_uuid(value: str, field: str) -> str:
 
 def is_account_id(value: str) -> bool:
     return _HEX32.fullmatch(value) is not None
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def check_prefix(prefix: str, field: str = "file_name_prefix") -> str:
+    """A file name prefix: letters, digits, ``_`` and ``-`` (SPEC §4), at most 100 characters."""
+    if not _PREFIX.fullmatch(prefix):
+        raise InvalidRequest(f"{field}: only letters, digits, '_' and '-' (1-100 characters)")
+    return prefix

@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from recordkit.blobs.keys import check_prefix
-from recordkit.domain.ids import check_uuid, new_uuid
+from recordkit.domain.ids import check_prefix, check_uuid, new_uuid
 from recordkit.domain.lifecycle import ACTIONS, STOP_REASONS, Clock, Event, apply
 from recordkit.domain.meetings import RecordingConfig, validate_recording_config
 from recordkit.domain.models import JSONDict, Recording, split_storage_config
@@ -65,9 +64,8 @@ def merge(base: JSONDict, override: JSONDict | None) -> JSONDict:
 
 
 def effective_config(app_config: JSONDict | None, meeting_config: JSONDict | None, body: JSONDict) -> JSONDict:
-    config = merge(merge(merge(DEFAULT_CONFIG, app_config), meeting_config), body)
-    # VP8 recordings carry Vorbis audio, as the upstream documents.
-    return config
+    """The start body over the meeting's config over the app's over RecordKit's defaults."""
+    return merge(merge(merge(DEFAULT_CONFIG, app_config), meeting_config), body)
 
 
 def output_name(recording_id: str, prefix: str | None, extension: str) -> str:
@@ -87,7 +85,7 @@ def new_recording(
     explicit = msgspec.to_builtins(body)
     explicit.pop("meeting_id", None)
     explicit.pop("allow_multiple_recordings", None)
-    config = effective_config(_public(app_config), _public(meeting_config), explicit)
+    config = effective_config(app_config, meeting_config, explicit)
     storage_public, storage_secrets = split_storage_config(config.pop("storage_config", None))
     if storage_public is not None:
         config["storage_config"] = storage_public
@@ -145,10 +143,6 @@ def _safe(value: str) -> str:
     # ASCII only: a bucket object key allows nothing else (``blobs.keys``).
     cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "-" for c in value)[:64]
     return cleaned or "user"
-
-
-def _public(config: JSONDict | None) -> JSONDict | None:
-    return config
 
 
 def caller_of(token_id: str) -> JSONDict:
