@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from recordkit.domain.meetings import MeetingStore
@@ -34,5 +34,27 @@ class RecordingStore(MeetingStore, Protocol):
         ...
 
     def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]]) -> int: ...
+
+    # -- recordings RecordKit makes --------------------------------------------------------------
+
+    def insert_recording(self, rec: Recording, *, exclusive: bool, now: int) -> None:
+        """Add a new recording; with ``exclusive``, Conflict while the meeting has an active one."""
+        ...
+
+    def get_recording(self, app_id: str, recording_id: str) -> Recording | None: ...
+
+    def recording_by_id(self, recording_id: str) -> Recording | None: ...
+
+    def active_recordings(self, app_id: str, meeting_id: str) -> list[Recording]: ...
+
+    def update_recording(self, recording_id: str, change: Callable[[Recording], Recording], now: int) -> Recording:
+        """Read, change (pure; may raise), write back with counters, in one transaction."""
+        ...
+
+    def claim_unfinished(self, owner: str, now: int, lease_ms: int) -> tuple[list[Recording], set[str]]: ...
+
+    def expired_files(self, now: int, limit: int = 500) -> list[Recording]: ...
+
+    def mark_purged(self, recording_id: str, now: int) -> None: ...
 
     def close(self) -> None: ...

@@ -6,14 +6,18 @@ the app's defaults, which override RecordKit's defaults (nested objects merge fi
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
 from recordkit.domain.ids import check_prefix, check_uuid, new_uuid
 from recordkit.domain.lifecycle import ACTIONS, STOP_REASONS, Clock, Event, apply
 from recordkit.domain.meetings import RecordingConfig, validate_recording_config
-from recordkit.domain.models import JSONDict, Recording, split_storage_config
+from recordkit.domain.models import JSONDict, Principal, Recording, split_storage_config
+
+if TYPE_CHECKING:
+    from recordkit.domain.service import RecordingsService
 from recordkit.errors import InvalidRequest, NotFound
 
 DEFAULT_CONFIG: JSONDict = {
@@ -177,12 +181,12 @@ def action_event(action: str) -> Event:
 class RecordingOps:
     """The recording operations behind the API, with their access rules."""
 
-    def __init__(self, service: Any, on_change: Any = None) -> None:
+    def __init__(self, service: RecordingsService, on_change: Callable[[], None] | None = None) -> None:
         self.service = service  # RecordingsService: access checks and the store
         self.store = service.store
         self.on_change = on_change or (lambda: None)
 
-    def start(self, principal: Any, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
+    def start(self, principal: Principal, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
         self.service.require_write(principal)
         meeting_id = check_uuid(body.meeting_id, "meeting_id")
@@ -197,7 +201,7 @@ class RecordingOps:
         self.on_change()
         return rec
 
-    def start_track(self, principal: Any, account_id: str, app_id: str, body: StartTrackBody) -> Recording:
+    def start_track(self, principal: Principal, account_id: str, app_id: str, body: StartTrackBody) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
         self.service.require_write(principal)
         meeting_id = check_uuid(body.meeting_id, "meeting_id")
@@ -209,14 +213,14 @@ class RecordingOps:
         self.on_change()
         return rec
 
-    def get(self, principal: Any, account_id: str, app_id: str, recording_id: str) -> Recording:
+    def get(self, principal: Principal, account_id: str, app_id: str, recording_id: str) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
         rec = self.store.get_recording(app.id, check_uuid(recording_id, "recording_id"))
         if rec is None:
             raise NotFound(f"recording {recording_id} not found")
-        return rec  # type: ignore[no-any-return]
+        return rec
 
-    def act(self, principal: Any, account_id: str, app_id: str, recording_id: str, action: str) -> Recording:
+    def act(self, principal: Principal, account_id: str, app_id: str, recording_id: str, action: str) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
         self.service.require_write(principal)
         rec_id = check_uuid(recording_id, "recording_id")
@@ -227,11 +231,11 @@ class RecordingOps:
         now = self.service.clock()
         rec = self.store.update_recording(rec_id, lambda r: transition(r, event, now, caller=caller), now)
         self.on_change()
-        return rec  # type: ignore[no-any-return]
+        return rec
 
-    def active(self, principal: Any, account_id: str, app_id: str, meeting_id: str) -> Recording:
+    def active(self, principal: Principal, account_id: str, app_id: str, meeting_id: str) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
         found = self.store.active_recordings(app.id, check_uuid(meeting_id, "meeting_id"))
         if not found:
             raise NotFound(f"no active recording for meeting {meeting_id}")
-        return found[0]  # type: ignore[no-any-return]
+        return found[0]
