@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -17,11 +17,12 @@ from recordkit.api.body import decode, read_body
 from recordkit.blobs.local import LocalBlobStore
 from recordkit.blobs.signing import FILES_PATH, UrlSigner
 from recordkit.domain import render
-from recordkit.domain.models import Recording
+from recordkit.domain.models import Principal, Recording
 from recordkit.domain.recordings import ActionBody, RecordingOps, StartRecordingBody, StartTrackBody
 from recordkit.errors import Forbidden, Gone, NotFound
 
 JSON = "application/json"
+T = TypeVar("T")
 KIT = "/client/v4/accounts/{account_id}/realtime/kit"
 
 
@@ -42,21 +43,20 @@ def _ok(data: Any, status: int = 200) -> Response:
 def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
     store = ops.store
 
-    async def start(request: Request) -> Response:
+    async def writer(request: Request, kind: type[T]) -> tuple[Principal, dict[str, str], T]:
+        """A write call: who calls (allowed to write in this app), its path, its body (checked last)."""
         principal = authenticate(request, store)
         p = request.path_params
         ops.service.app_for(principal, p["account_id"], p["app_id"])
         ops.service.require_write(principal)
-        body = decode(await read_body(request, max_body), StartRecordingBody)
-        rec = ops.start(principal, p["account_id"], p["app_id"], body)
-        return _ok(recording_detail(rec))
+        return principal, p, decode(await read_body(request, max_body), kind)
+
+    async def start(request: Request) -> Response:
+        principal, p, body = await writer(request, StartRecordingBody)
+        return _ok(recording_detail(ops.start(principal, p["account_id"], p["app_id"], body)))
 
     async def start_track(request: Request) -> Response:
-        principal = authenticate(request, store)
-        p = request.path_params
-        ops.service.app_for(principal, p["account_id"], p["app_id"])
-        ops.service.require_write(principal)
-        body = decode(await read_body(request, max_body), StartTrackBody)
+        principal, p, body = await writer(request, StartTrackBody)
         rec = ops.start_track(principal, p["account_id"], p["app_id"], body)
         return _ok({"recording": recording_detail(rec)})
 
@@ -66,11 +66,7 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
         return _ok(recording_detail(ops.get(principal, p["account_id"], p["app_id"], p["recording_id"])))
 
     async def act(request: Request) -> Response:
-        principal = authenticate(request, store)
-        p = request.path_params
-        ops.service.app_for(principal, p["account_id"], p["app_id"])
-        ops.service.require_write(principal)
-        body = decode(await read_body(request, max_body), ActionBody)
+        principal, p, body = await writer(request, ActionBody)
         rec = ops.act(principal, p["account_id"], p["app_id"], p["recording_id"], body.action)
         return _ok(recording_detail(rec))
 
