@@ -11,8 +11,12 @@ import secrets
 
 
 def new_token() -> str:
-    """40 URL-safe characters, like Cloudflare's API tokens."""
-    return secrets.token_urlsafe(30)
+    """40 URL-safe characters, like Cloudflare's API tokens, never starting with ``-`` or ``_``
+    (a leading ``-`` would read as an option to ``recordkit token revoke`` and other tools)."""
+    while True:
+        token = secrets.token_urlsafe(30)
+        if token[0].isalnum():
+            return token
 
 
 def hash_token(token: str) -> str:
