@@ -12,7 +12,6 @@ from recordkit.domain.query import Page
 encode = msgspec.json.Encoder().encode
 
 meeting = render.meeting
-recording = render.recording
 app = render.app
 
 

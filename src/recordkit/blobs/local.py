@@ -36,12 +36,6 @@ class LocalBlobStore:
         tmp.replace(target)
         return target.stat().st_size
 
-    def size(self, key: str) -> int | None:
-        try:
-            return self.path_of(key).stat().st_size
-        except FileNotFoundError:
-            return None
-
     def delete(self, key: str) -> bool:
         path = self.path_of(key)
         try:
@@ -51,6 +45,3 @@ class LocalBlobStore:
         with contextlib.suppress(OSError):
             path.parent.rmdir()  # drop the recording's folder once empty
         return True
-
-    def exists(self, key: str) -> bool:
-        return self.path_of(key).is_file()

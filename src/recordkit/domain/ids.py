@@ -8,7 +8,6 @@ import uuid
 
 from recordkit.errors import InvalidRequest
 
-_HEX32 = re.compile(r"[0-9a-f]{32}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -48,10 +47,6 @@ def check_uuid(value: str, field: str) -> str:
     if not is_uuid(value):
         raise InvalidRequest(f"{field}: must be a UUID")
     return value.lower()
-
-
-def is_account_id(value: str) -> bool:
-    return _HEX32.fullmatch(value) is not None
 
 
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,100}")

@@ -194,17 +194,6 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             )
             return cur.rowcount > 0
 
-    def list_tokens(self, account_id: str) -> list[tuple[str, str, int, int | None]]:
-        rows = (
-            self.pool.get()
-            .execute(
-                "SELECT id, permission, created_ms, revoked_ms FROM tokens WHERE account_id = ? ORDER BY created_ms",
-                (account_id,),
-            )
-            .fetchall()
-        )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
-
     def authenticate(self, token: str) -> Principal | None:
         row = (
             self.pool.get()
