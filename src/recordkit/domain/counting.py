@@ -69,3 +69,16 @@ def counter_keys(status: str, invoked_ms: int, expiry_ms: int | None) -> list[tu
         keys.append(("eH", status, hour_of(expiry_ms)))
         keys.append(("eD", status, day_of(expiry_ms)))
     return keys
+
+
+def lapse_cut(now_ms: int) -> int:
+    """Recordings whose expiry lies before this are flagged ``lapsed`` (an index of expired rows).
+
+    One whole hour before the current one: a lapsed row's expiry is then never inside the ragged
+    last hour that ``plan_range`` counts exactly, even with an hour of clock skew between writers.
+    """
+    return (now_ms // HOUR_MS - 1) * HOUR_MS
+
+
+def is_lapsed(expiry_ms: int | None, now_ms: int) -> bool:
+    return expiry_ms is not None and expiry_ms < lapse_cut(now_ms)

@@ -35,6 +35,7 @@ log = logging.getLogger("recordkit.supervisor")
 
 LEASE_MS = 15_000
 RETENTION_EVERY_MS = 60_000
+LAPSE_EVERY_MS = 600_000  # flagging expired rows: their index only needs to be roughly current
 UPLOAD_ATTEMPTS = 5  # an upload that fails unexpectedly this often ends ERRORED (never UPLOADING forever)
 
 
@@ -101,6 +102,7 @@ class Supervisor:
         self._wake: asyncio.Event | None = None
         self._lock = threading.Lock()
         self._last_retention = 0
+        self._last_lapse = 0
         self._stopping = False
         # Joining and storing files can take long: it runs off the tick, so that the other
         # recordings' pauses and stops reach their encoders meanwhile (a stale encoder would put
@@ -155,6 +157,9 @@ class Supervisor:
             if now - self._last_retention >= self.retention_every_ms:
                 self._last_retention = now
                 self.sweep_retention(now)
+            if now - self._last_lapse >= LAPSE_EVERY_MS:
+                self._last_lapse = now
+                self.store.flag_lapsed(now)
 
     # -- one recording -------------------------------------------------------------------------
 

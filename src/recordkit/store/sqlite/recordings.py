@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from recordkit.domain.counting import counter_keys
+from recordkit.domain.counting import counter_keys, is_lapsed, lapse_cut
 from recordkit.domain.lifecycle import ACTIVE
 from recordkit.domain.models import Recording
 from recordkit.errors import Conflict, NotFound
@@ -62,8 +62,8 @@ class SqliteRecordings:
                         raise Conflict("Recording already in progress")
             conn.execute(
                 "INSERT INTO recordings (id, app, meeting_id, status, invoked_ms, expiry_ms, wire, detail, secrets, "
-                "updated_ms, managed) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
-                self.recording_row(rec, now, app),
+                "updated_ms, lapsed, managed) VALUES (?,?,?,?,?,?,?,?,?,?,?,1)",
+                (*self.recording_row(rec, now, app), is_lapsed(rec.download_url_expiry_ms, now)),
             )
             self._apply_deltas(conn, app, Counter(counter_keys(rec.status, rec.invoked_ms, rec.download_url_expiry_ms)))
 
@@ -101,8 +101,9 @@ class SqliteRecordings:
             app = self.app_seq(old.app_id)
             values = self.recording_row(new, now, app)
             conn.execute(
-                "UPDATE recordings SET status = ?, expiry_ms = ?, wire = ?, detail = ?, updated_ms = ? WHERE id = ?",
-                (values[3], values[5], values[6], values[7], values[9], recording_id),
+                "UPDATE recordings SET status = ?, expiry_ms = ?, wire = ?, detail = ?, updated_ms = ?, lapsed = ? "
+                "WHERE id = ?",
+                (values[3], values[5], values[6], values[7], values[9], is_lapsed(values[5], now), recording_id),
             )
             deltas: Counter[tuple[str, str, int]] = Counter(
                 counter_keys(new.status, new.invoked_ms, new.download_url_expiry_ms)
@@ -149,6 +150,19 @@ class SqliteRecordings:
             .fetchall()
         )
         return [self._recording(*row) for row in rows]
+
+    def flag_lapsed(self, now: int) -> int:
+        """Flag the rows whose expiry has fallen behind ``lapse_cut(now)`` (keeps expired=true pages fast)."""
+        cut = lapse_cut(now)
+        flagged = 0
+        for (app,) in self.pool.get().execute("SELECT seq FROM apps").fetchall():
+            with self.pool.write() as conn:
+                flagged += conn.execute(
+                    "UPDATE recordings SET lapsed = 1 WHERE seq IN (SELECT seq FROM recordings INDEXED BY "
+                    "recordings_lapsing WHERE app = ? AND lapsed = 0 AND expiry_ms IS NOT NULL AND expiry_ms < ?)",
+                    (app, cut),
+                ).rowcount
+        return flagged
 
     def mark_purged(self, recording_id: str, now: int) -> None:
         with self.pool.write() as conn:

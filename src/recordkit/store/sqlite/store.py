@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from recordkit.domain import render
-from recordkit.domain.counting import DAY_MS, HOUR_MS, counter_keys, plan_range
+from recordkit.domain.counting import DAY_MS, HOUR_MS, counter_keys, lapse_cut, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
     DETAIL_DEFAULTS,
@@ -50,7 +50,7 @@ MEETING_COLUMNS = (
 )
 _RECORDING_UPDATE = ", ".join(
     f"{c}=excluded.{c}"
-    for c in ("meeting_id", "status", "invoked_ms", "expiry_ms", "wire", "detail", "secrets", "updated_ms")
+    for c in ("meeting_id", "status", "invoked_ms", "expiry_ms", "wire", "detail", "secrets", "updated_ms", "lapsed")
 )
 _MEETING_UPDATE = ", ".join(
     f"{c}=excluded.{c}" for c in (x.strip() for x in staging.MEETING_COLUMNS.split(",")) if c not in ("id", "app_id")
@@ -393,10 +393,11 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                             deltas[(dim, status, key)] += n
                             rows += n if dim == "T" else 0
                     cur = conn.execute(
-                        f"INSERT INTO recordings ({recording_columns}) SELECT {recording_columns} FROM staging.rec "
+                        f"INSERT INTO recordings ({recording_columns}, lapsed) SELECT {recording_columns}, "
+                        "expiry_ms IS NOT NULL AND expiry_ms < ? FROM staging.rec "
                         "WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 ORDER BY invoked_ms "
                         "ON CONFLICT(id) DO UPDATE SET " + _RECORDING_UPDATE,
-                        window,
+                        (lapse_cut(now_ms()), *window),
                     )
                     written += cur.rowcount
                     self._apply_deltas(conn, app, deltas)
@@ -597,14 +598,19 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             total += self._sum(conn, app, kind + "D", statuses, span)
         for span in plan.hours:
             total += self._sum(conn, app, kind + "H", statuses, span)
-        column, index = ("invoked_ms", "recordings_by_time") if kind == "i" else ("expiry_ms", "recordings_by_expiry")
         status_sql = ""
         if len(statuses) < len(RECORDING_STATUSES):
             status_sql = f" AND status IN ({','.join('?' * len(statuses))})"
+        if kind == "i":
+            column, scope = "invoked_ms", "INDEXED BY recordings_by_time WHERE app = ?"
+        else:
+            column, scope = "expiry_ms", "WHERE app = ?"
         for lo, hi in plan.exact:
+            if kind == "e" and lo >= lapse_cut(now_ms()):
+                # Lapsed rows expire before the cut: rows expiring after it are all in this index.
+                scope = "INDEXED BY recordings_lapsing WHERE app = ? AND lapsed = 0 AND expiry_ms IS NOT NULL"
             total += conn.execute(
-                f"SELECT COUNT(*) FROM recordings INDEXED BY {index} WHERE app = ? AND {column} >= ? "
-                f"AND {column} < ?{status_sql}",
+                f"SELECT COUNT(*) FROM recordings {scope} AND {column} >= ? AND {column} < ?{status_sql}",
                 [app, lo, hi, *(statuses if status_sql else ())],
             ).fetchone()[0]
         return total
@@ -670,13 +676,24 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                 "LIMIT ? OFFSET ?",
                 [*union_params, limit, offset],
             )
-        elif (
-            q.expired is True
-            and not q.has_time_range
-            and total * 20 < self._sum(conn, app, "T", RECORDING_STATUSES, None)
-        ):
-            # Sparse matches: walk the expiry index and sort them; dense ones: walk by time and filter.
-            index = "INDEXED BY recordings_by_expiry"
+        elif q.expired is True:
+            # Expired = lapsed rows (their own index, in time order) + the few unlapsed rows whose
+            # expiry has passed since the last sweep (the lapsing index, sorted): two walks merged.
+            others = [f for f in filters if f[0] != "expired"]
+            expiry = next(f for f in filters if f[0] == "expired")
+            other_where, other_params = _join(others)
+            cut = offset + limit
+            return (
+                "SELECT seq FROM ("
+                "SELECT * FROM (SELECT r.seq, r.invoked_ms, r.id FROM recordings r INDEXED BY recordings_lapsed "
+                f"WHERE r.app = ? AND r.lapsed = 1{other_where} ORDER BY r.invoked_ms {order}, r.id {order} LIMIT ?) "
+                "UNION ALL "
+                "SELECT * FROM (SELECT r.seq, r.invoked_ms, r.id FROM recordings r INDEXED BY recordings_lapsing "
+                f"WHERE r.app = ? AND r.lapsed = 0 AND r.expiry_ms IS NOT NULL AND {expiry[1]}{other_where} "
+                f"ORDER BY r.invoked_ms {order}, r.id {order} LIMIT ?)"
+                f") ORDER BY invoked_ms {order}, id {order} LIMIT ? OFFSET ?",
+                [app, *other_params, cut, app, *expiry[2], *other_params, cut, limit, offset],
+            )
         return (
             f"SELECT r.seq FROM recordings r {index} WHERE r.app = ?{where} {tail}",
             [app, *params, limit, offset],
