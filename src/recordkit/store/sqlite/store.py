@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from recordkit.domain import render
-from recordkit.domain.counting import DAY_MS, HOUR_MS, counter_keys, lapse_cut, plan_range
+from recordkit.domain.counting import HOUR_MS, counter_keys, lapse_cut, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
     DETAIL_DEFAULTS,
@@ -55,14 +55,8 @@ _RECORDING_UPDATE = ", ".join(
 _MEETING_UPDATE = ", ".join(
     f"{c}=excluded.{c}" for c in (x.strip() for x in staging.MEETING_COLUMNS.split(",")) if c not in ("id", "app_id")
 )
-# (dimension, column, bucket size in ms) of the counters, as SQL sees them (floor division by hand).
-_STAGED_DIMS = (
-    ("T", None, 1),
-    ("iH", "invoked_ms", HOUR_MS),
-    ("iD", "invoked_ms", DAY_MS),
-    ("eH", "expiry_ms", HOUR_MS),
-    ("eD", "expiry_ms", DAY_MS),
-)
+# The hour bucket of a column in SQL (floor division, also for times before 1970).
+_HOUR_SQL = f"({{c}} - ({{c}} < 0) * {HOUR_MS - 1}) / {HOUR_MS}"
 
 # Above this many rows to skip, a per-status merge costs more than one scan of the time index.
 _UNION_LIMIT = 5000
@@ -338,7 +332,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
             return self.import_staged(app_id, stage.path)
 
     def import_staged(
-        self, app_id: str, staging_path: Path, batch: int = 20_000, progress: Callable[[int], None] | None = None
+        self, app_id: str, staging_path: Path, batch: int = 100_000, progress: Callable[[int], None] | None = None
     ) -> int:
         """Move an import's staged rows (``recordkit.store.sqlite.staging``) in, a batch per transaction.
 
@@ -352,6 +346,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         # Batches touch the same index pages again and again: copy them into the database file once,
         # at the end, rather than after every batch (the WAL grows meanwhile; readers are unaffected).
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA cache_size=-1048576")
         try:
             with self.pool.write():
                 conn.execute(
@@ -370,28 +365,35 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                 if index % batch == 0 and (not edges or invoked > edges[-1]):
                     edges.append(invoked)
             written = 0
+            before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
             for lo, hi in zip(edges, [*edges[1:], MAX_MS + 1], strict=True):
                 window = (lo, hi)
                 with self.pool.write():
                     deltas: Counter[tuple[str, str, int]] = Counter()
-                    for status, invoked, expiry in conn.execute(
-                        "SELECT r.status, r.invoked_ms, r.expiry_ms FROM staging.k s JOIN recordings r "
-                        "ON s.id = r.id WHERE s.invoked_ms >= ? AND s.invoked_ms < ? AND s.dup = 0",
-                        window,
-                    ):
-                        for key in counter_keys(status, invoked, expiry):
-                            deltas[key] -= 1
-                    rows = 0
-                    for dim, column, size in _STAGED_DIMS:
-                        bucket = "0" if column is None else f"({column} - ({column} < 0) * {size - 1}) / {size}"
-                        cond = "" if column is None else f" AND {column} IS NOT NULL"
-                        for status, key, n in conn.execute(
-                            f"SELECT status, {bucket}, COUNT(*) FROM staging.k "
-                            f"WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0{cond} GROUP BY 1, 2",
+                    # Rows replaced by this batch leave their counters. When the app holds nothing but
+                    # this import's earlier batches (checked inside this transaction), none can be.
+                    if before or self._sum(conn, app, "T", RECORDING_STATUSES, None) != written:
+                        for status, invoked, expiry in conn.execute(
+                            "SELECT r.status, r.invoked_ms, r.expiry_ms FROM staging.k s JOIN recordings r "
+                            "ON s.id = r.id WHERE s.invoked_ms >= ? AND s.invoked_ms < ? AND s.dup = 0",
                             window,
                         ):
-                            deltas[(dim, status, key)] += n
-                            rows += n if dim == "T" else 0
+                            for key in counter_keys(status, invoked, expiry):
+                                deltas[key] -= 1
+                    # The batch's own counters from one grouped scan: (status, invoked hour, expiry hour).
+                    rows = 0
+                    for status, ih, eh, n in conn.execute(
+                        f"SELECT status, {_HOUR_SQL.format(c='invoked_ms')}, {_HOUR_SQL.format(c='expiry_ms')}, "
+                        "COUNT(*) FROM staging.k WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 GROUP BY 1, 2, 3",
+                        window,
+                    ):
+                        rows += n
+                        deltas[("T", status, 0)] += n
+                        deltas[("iH", status, ih)] += n
+                        deltas[("iD", status, ih // 24)] += n
+                        if eh is not None:
+                            deltas[("eH", status, eh)] += n
+                            deltas[("eD", status, eh // 24)] += n
                     cur = conn.execute(
                         f"INSERT INTO recordings ({recording_columns}, lapsed) SELECT {recording_columns}, "
                         "expiry_ms IS NOT NULL AND expiry_ms < ? FROM staging.rec "
@@ -407,6 +409,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         finally:
             conn.execute("DETACH DATABASE staging")
             conn.execute("PRAGMA wal_autocheckpoint=1000")
+            conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _conflicts_in(
