@@ -1,0 +1,112 @@
+"""``open_destination``: a checked storage_config (with its secrets) to a ``Destination``.
+
+Endpoints are the operator's, never the user's: ``Endpoints.from_env`` reads
+
+    RECORDKIT_AWS_ENDPOINT_URL           default: AWS itself
+    RECORDKIT_DIGITALOCEAN_ENDPOINT_URL  default: https://{region}.digitaloceanspaces.com
+    RECORDKIT_AZURE_ENDPOINT_URL         default: https://{account}.blob.core.windows.net
+    RECORDKIT_GCS_ENDPOINT_URL           default: https://storage.googleapis.com
+    RECORDKIT_SFTP_KNOWN_HOSTS           a known_hosts file; unset: any host key is accepted
+    RECORDKIT_SFTP_ALLOW_PRIVATE         "0": refuse SFTP hosts on private/loopback addresses
+
+``{region}`` and ``{account}`` in an endpoint URL are replaced by the storage_config's region and
+Azure account name. An overridden S3 endpoint is addressed path-style (``{endpoint}/{bucket}/key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from recordkit.destinations.base import Destination
+from recordkit.destinations.config import parse_storage_config
+from recordkit.errors import Unavailable
+
+ENV_VARS = {
+    "aws": "RECORDKIT_AWS_ENDPOINT_URL",
+    "digitalocean": "RECORDKIT_DIGITALOCEAN_ENDPOINT_URL",
+    "azure": "RECORDKIT_AZURE_ENDPOINT_URL",
+    "gcs": "RECORDKIT_GCS_ENDPOINT_URL",
+    "sftp_known_hosts": "RECORDKIT_SFTP_KNOWN_HOSTS",
+    "sftp_allow_private": "RECORDKIT_SFTP_ALLOW_PRIVATE",
+}
+_EXTRAS = {"aws": "s3", "digitalocean": "s3", "azure": "azure", "gcs": "gcs", "sftp": "sftp"}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each vendor's API is (None: the vendor's own), and the SFTP host policy."""
+
+    aws: str | None = None
+    digitalocean: str | None = None
+    azure: str | None = None
+    gcs: str | None = None
+    sftp_known_hosts: str | None = None
+    sftp_allow_private: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("aws", "digitalocean", "azure", "gcs"):
+            url = getattr(self, name)
+            if url is not None:
+                parts = urlsplit(url.replace("{region}", "r").replace("{account}", "a"))
+                if parts.scheme not in ("http", "https") or not parts.netloc:
+                    raise ValueError(f"{ENV_VARS[name]}: must be an http(s) URL")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Endpoints:
+        def get(key: str) -> str | None:
+            return environ.get(ENV_VARS[key]) or None
+
+        allow = (get("sftp_allow_private") or "1").strip().lower() not in ("0", "false", "no", "off")
+        return cls(
+            aws=get("aws"),
+            digitalocean=get("digitalocean"),
+            azure=get("azure"),
+            gcs=get("gcs"),
+            sftp_known_hosts=get("sftp_known_hosts"),
+            sftp_allow_private=allow,
+        )
+
+
+def open_destination(
+    cfg: Mapping[str, Any], endpoints: Endpoints | None = None, *, file_name_prefix: str | None = None
+) -> Destination:
+    """Check ``cfg`` (InvalidRequest naming the field) and build its destination; no network yet.
+
+    ``file_name_prefix`` is put before every file name (``naming``); leave it None when the names
+    given to ``put`` already carry it, as ``Recording.output_file_name`` does."""
+    spec = parse_storage_config(cfg)
+    endpoints = endpoints or Endpoints()
+    if file_name_prefix is not None:
+        from recordkit.domain.ids import check_prefix
+
+        check_prefix(file_name_prefix)
+    try:
+        if spec.type in ("aws", "digitalocean"):
+            from recordkit.destinations.s3 import open_s3
+
+            url = endpoints.aws if spec.type == "aws" else endpoints.digitalocean
+            return open_s3(spec, url, file_name_prefix=file_name_prefix)
+        if spec.type == "azure":
+            from recordkit.destinations.azure import AzureDestination
+
+            return AzureDestination(spec, endpoint_url=endpoints.azure, file_name_prefix=file_name_prefix)
+        if spec.type == "gcs":
+            from recordkit.destinations.gcs import GcsDestination
+
+            return GcsDestination(spec, endpoint_url=endpoints.gcs, file_name_prefix=file_name_prefix)
+        from recordkit.destinations.sftp import SftpDestination
+
+        return SftpDestination(
+            spec,
+            known_hosts=endpoints.sftp_known_hosts,
+            allow_private=endpoints.sftp_allow_private,
+            file_name_prefix=file_name_prefix,
+        )
+    except ImportError:
+        extra = _EXTRAS[spec.type]
+        raise Unavailable(
+            f"storage_config.type {spec.type} needs RecordKit's {extra!r} extra (pip install 'recordkit[{extra}]')"
+        ) from None
