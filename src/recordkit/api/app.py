@@ -69,6 +69,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     )
     app.router.redirect_slashes = False  # Cloudflare does not redirect; a wrong path is a 404
     app.state.store = store
+    app.state.service = service
     app.state.supervisor = supervisor
     app.state.settings = settings
     logging.getLogger("recordkit").debug("app created for %s", settings.data_dir)

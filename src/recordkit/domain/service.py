@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from recordkit.domain.ids import check_account_id, check_app_id, check_uuid, new_uuid
+from recordkit.domain.listcache import PageCache, cacheable, params_key
 from recordkit.domain.meetings import new_meeting, parse_create_meeting
 from recordkit.domain.models import App, Meeting, Principal
 from recordkit.domain.ports import RecordingStore
@@ -24,9 +25,11 @@ MAX_APP_SEARCH = 125
 
 
 class RecordingsService:
-    def __init__(self, store: RecordingStore, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(self, store: RecordingStore, clock: Callable[[], int] = now_ms, page_cache: int = 256) -> None:
         self.store = store
         self.clock = clock
+        # Recent list pages, checked against the app's data version on every request (listcache).
+        self.pages: PageCache[tuple[list[bytes], int, Page]] = PageCache(page_cache)
 
     # -- access ------------------------------------------------------------------------------
 
@@ -102,7 +105,18 @@ class RecordingsService:
     def list_recordings(
         self, principal: Principal, account_id: str, app_id: str, params: QueryParams
     ) -> tuple[list[bytes], int, Page]:
-        app = self.app_for(principal, account_id, app_id)
+        self.check_account(principal, account_id)
+        app_id = check_app_id(app_id)
+        found = self.store.app_version(app_id)
+        if found is None or found[0] != account_id:
+            raise NotFound(f"app {app_id} not found")
+        key = params_key(app_id, params) if cacheable(params) else None
+        if key is not None:
+            hit = self.pages.get(key, found[1])
+            if hit is not None:
+                return hit
         query = parse_recording_query(params)
-        rows, total = self.store.list_recordings(app.id, query, self.clock())
+        rows, total = self.store.list_recordings(app_id, query, self.clock())
+        if key is not None:
+            self.pages.put(key, found[1], (rows, total, query.page))
         return rows, total, query.page

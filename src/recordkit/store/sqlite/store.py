@@ -149,6 +149,10 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         )
         return App(row[0], row[1], row[2], row[3], self._unseal(row[4])) if row else None
 
+    def app_version(self, app_id: str) -> tuple[str, int] | None:
+        row = self.pool.get().execute("SELECT account_id, version FROM apps WHERE id = ?", (app_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def list_apps(self, account_id: str, page: Page, search: str | None, ascending: bool) -> tuple[list[App], int]:
         where = "account_id = ?"
         params: list[Any] = [account_id]
@@ -403,6 +407,8 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                     )
                     written += cur.rowcount
                     self._apply_deltas(conn, app, deltas)
+                    # New unmanaged rows fire no version trigger (one bump per batch, not per row).
+                    conn.execute("UPDATE apps SET version = version + 1 WHERE seq = ?", (app,))
                 if progress is not None:
                     progress(rows)
             return written
