@@ -9,8 +9,8 @@ each filter kind is requested over one keep-alive connection, big and small inte
 the machine's noise hits both. Every request carries a distinct unused parameter (``_=n``) so that
 none is answered from the page cache: the latencies are the store's. Reported per kind: median and
 p90 latency for each app, the ratio of the medians (target <= 1.5), and whether ``total_count``
-(and the page's ids) match a direct SQL reference on the sqlite file opened read-only. Then the server's RSS and the database size.
-Results also go to bench/out/list_scale.json.
+(and the page's ids) match a direct SQL reference on the sqlite file opened read-only. Then the
+server's RSS and the database size. Results also go to bench/out/list_scale.json.
 """
 
 from __future__ import annotations
