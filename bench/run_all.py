@@ -76,7 +76,11 @@ def summary() -> list[str]:
             else f"- `total_count` **not exact** for {', '.join(inexact)}."
         )
         imp = scale["import"]["big"]
-        lines.append(f"- Import: {imp['imported']:,} recordings in {imp['seconds']:.0f} s ({imp['per_second']:,}/s).")
+        verdict = "met" if imp["per_second"] >= 20_000 else "**missed**"
+        lines.append(
+            f"- Import: {imp['imported']:,} recordings in {imp['seconds']:.0f} s ({imp['per_second']:,}/s; "
+            f"target 20,000/s: {verdict})."
+        )
         lines.append(
             f"- Server RSS after the 1M run: {scale['server_rss_mib']['after_run']:.0f} MiB; "
             f"database {scale['database_mib']:,.0f} MiB."
@@ -89,6 +93,11 @@ def summary() -> list[str]:
             f"(target >= {tput['target_ratio']:.2f}: {verdict}); "
             f"{tput['median_rps']['recordkit']:,.0f} vs {tput['median_rps']['bare']:,.0f} req/s."
         )
+        if "uncached_ratio" in tput:
+            lines.append(
+                f"- The same with every request missing the page cache: {tput['uncached_ratio']:.2f} "
+                f"({tput['median_rps']['uncached']:,.0f} req/s)."
+            )
     return lines
 
 
