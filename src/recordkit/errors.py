@@ -12,6 +12,7 @@ Domain code raises these; the HTTP layer maps them to status codes and envelopes
     ├── MethodNotAllowed    (405)
     ├── Conflict            state transition not allowed, already in progress (409)
     ├── Gone                expired (410)
+    ├── TooManyRequests     a rate limit (429, with retry-after)
     ├── NotImplementedYet   a RealtimeKit path RecordKit does not serve (501)
     └── Unavailable         a dependency is down (503)
 """
@@ -65,6 +66,14 @@ class Conflict(RecordKitError):
 
 class Gone(RecordKitError):
     status = 410
+
+
+class TooManyRequests(RecordKitError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotImplementedYet(RecordKitError):

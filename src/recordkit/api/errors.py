@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordkit.api import wire
-from recordkit.errors import Conflict, RecordKitError, Unauthenticated
+from recordkit.errors import Conflict, RecordKitError, TooManyRequests, Unauthenticated
 
 log = logging.getLogger("recordkit.api")
 
@@ -22,6 +22,8 @@ def error_response(exc: RecordKitError) -> Response:
     headers = {}
     if isinstance(exc, Conflict) and not exc.retryable:
         headers["x-should-retry"] = "false"
+    if isinstance(exc, TooManyRequests):
+        headers["retry-after"] = str(exc.retry_after)
     return Response(wire.error(exc.status, exc.message), status_code=exc.status, media_type=JSON, headers=headers)
 
 
