@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
-from recordkit.api import wire
+from recordkit.api import openapi, wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
 from recordkit.api.meetings import meeting_routes
@@ -47,6 +47,9 @@ def build_routes(
     async def healthz(request: Request) -> Response:
         return _json(b'{"status":"ok"}')
 
+    async def openapi_json(request: Request) -> Response:
+        return _json(openapi.document_bytes())
+
     async def list_apps(request: Request) -> Response:
         principal = authenticate(request, store)
         apps, total, page = service.list_apps(principal, request.path_params["account_id"], _params(request))
@@ -74,6 +77,7 @@ def build_routes(
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/client/v4/openapi.json", openapi_json, methods=["GET"]),
         Route(f"{KIT}/apps", list_apps, methods=["GET"]),
         Route(f"{KIT}/apps", create_app, methods=["POST"]),
         Route(f"{KIT}/apps/{{app_id}}", get_app, methods=["GET"]),

@@ -1,0 +1,59 @@
+"""RecordKit's OpenAPI document: the upstream subset, kept as fetched, merged with RecordKit's own
+operations (``recordkit-extensions.json``), built once and served at ``/client/v4/openapi.json``.
+
+One source of truth: tests check that every route under ``/client/v4`` is an operation here and
+every operation here is routed (tests/unit/test_openapi_routes.py), and schemathesis fuzzes a live
+server with this document.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+UPSTREAM = "realtimekit-openapi.json"
+EXTENSIONS = "recordkit-extensions.json"
+# Upstream paths start at /accounts/...; RecordKit serves them under /client/v4 (the servers entry).
+PREFIX = "/client/v4"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return json.loads((resources.files(__package__) / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def upstream() -> dict[str, Any]:
+    return _load(UPSTREAM)
+
+
+@cache
+def document() -> dict[str, Any]:
+    doc = upstream()
+    ext = _load(EXTENSIONS)
+    doc["info"] = {**doc["info"], **ext["info"], "version": doc["info"].get("version", "")}
+    doc["servers"] = ext["servers"]
+    for path, ops in ext["paths"].items():
+        merged = doc["paths"].setdefault(path, {})
+        for method, op in ops.items():
+            merged.setdefault(method, op)
+    for section, items in ext.get("components", {}).items():
+        doc.setdefault("components", {}).setdefault(section, {}).update(items)
+    return doc
+
+
+@cache
+def document_bytes() -> bytes:
+    return json.dumps(document(), separators=(",", ":")).encode()
+
+
+def operations() -> set[tuple[str, str]]:
+    """(METHOD, full path template) of every operation, e.g. ("GET", "/client/v4/accounts/{account_id}/...")."""
+    doc = copy.deepcopy(document())
+    return {
+        (method.upper(), PREFIX + path)
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    }
