@@ -53,6 +53,10 @@ class NotFound(RecordKitError):
 class MethodNotAllowed(RecordKitError):
     status = 405
 
+    def __init__(self, message: str, *, allow: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.allow = allow or []
+
 
 class Conflict(RecordKitError):
     """A conflict; ``retryable`` False tells SDKs not to retry (``x-should-retry: false``)."""

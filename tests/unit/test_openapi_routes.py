@@ -67,7 +67,17 @@ def test_document_is_served_and_extends_upstream(tmp_path: Path) -> None:
     upstream = openapi.upstream()
     for path, ops in upstream["paths"].items():
         for method, op in ops.items():
-            assert doc["paths"][path][method] == op  # upstream operations kept as fetched
+            if method not in ("get", "post", "put", "patch", "delete"):
+                assert doc["paths"][path][method] == op
+                continue
+            served = doc["paths"][path][method]
+            # upstream operations kept as fetched; only the error responses are added
+            assert {k: v for k, v in served.items() if k != "responses"} == {
+                k: v for k, v in op.items() if k != "responses"
+            }
+            for code, response in op.get("responses", {}).items():
+                assert served["responses"][code] == response
+            assert {"4XX", "429", "503"} <= set(served["responses"])
 
 
 @pytest.mark.parametrize("name", [openapi.UPSTREAM, openapi.EXTENSIONS])

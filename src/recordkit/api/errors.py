@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordkit.api import wire
-from recordkit.errors import Conflict, RecordKitError, TooManyRequests, Unauthenticated
+from recordkit.errors import Conflict, MethodNotAllowed, RecordKitError, TooManyRequests, Unauthenticated
 
 log = logging.getLogger("recordkit.api")
 
@@ -24,6 +24,8 @@ def error_response(exc: RecordKitError) -> Response:
         headers["x-should-retry"] = "false"
     if isinstance(exc, TooManyRequests):
         headers["retry-after"] = str(exc.retry_after)
+    if isinstance(exc, MethodNotAllowed) and exc.allow:
+        headers["allow"] = ", ".join(exc.allow)
     return Response(wire.error(exc.status, exc.message), status_code=exc.status, media_type=JSON, headers=headers)
 
 
@@ -41,7 +43,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
         message = f"Method {request.method} not allowed on {request.url.path}"
     else:
         message = str(exc.detail)
-    return Response(wire.error(status, message), status_code=status, media_type=JSON)
+    return Response(wire.error(status, message), status_code=status, media_type=JSON, headers=exc.headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

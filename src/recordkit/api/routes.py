@@ -94,10 +94,11 @@ def _fallback(known: list[BaseRoute], service: RecordingsService) -> BaseRoute:
 
     async def fallback(request: Request) -> Response:
         scope: Any = request.scope
-        for route in known:
-            match, _ = route.matches(scope)
-            if match is Match.PARTIAL:
-                raise MethodNotAllowed(f"Method {request.method} not allowed on {request.url.path}")
+        allowed = sorted(
+            {m for route in known if route.matches(scope)[0] is Match.PARTIAL for m in getattr(route, "methods", ())}
+        )
+        if allowed:
+            raise MethodNotAllowed(f"Method {request.method} not allowed on {request.url.path}", allow=allowed)
         principal = authenticate(request, service.store)
         service.check_account(principal, request.path_params["account_id"])
         rest = request.path_params["rest"].strip("/")

@@ -16,6 +16,8 @@ from typing import Any
 
 UPSTREAM = "realtimekit-openapi.json"
 EXTENSIONS = "recordkit-extensions.json"
+# Error statuses every operation may answer (a rate limit, an unavailable store) beside its own 4xx.
+ERROR_CODES = ("4XX", "429", "503")
 # Upstream paths start at /accounts/...; RecordKit serves them under /client/v4 (the servers entry).
 PREFIX = "/client/v4"
 
@@ -40,6 +42,14 @@ def document() -> dict[str, Any]:
             merged.setdefault(method, op)
     for section, items in ext.get("components", {}).items():
         doc.setdefault("components", {}).setdefault(section, {}).update(items)
+    # Errors come in the RealtimeKit envelope with these codes; upstream documents few of them.
+    error = {"$ref": "#/components/responses/recordkit_error"}
+    for ops in doc["paths"].values():
+        for method, op in ops.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                responses = op.setdefault("responses", {})
+                for code in ERROR_CODES:
+                    responses.setdefault(code, error)
     return doc
 
 
