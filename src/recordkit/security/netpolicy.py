@@ -1,0 +1,80 @@
+"""Which network addresses RecordKit may be told to reach (SSRF defence).
+
+A user can make RecordKit open connections: the meeting ``url`` a recording joins, a storage
+destination's host, a webhook's URL. Unless the operator allows private networks
+(``RECORDKIT_ALLOW_PRIVATE_NETWORK=true`` or ``recordkit serve --allow-private-network``, for local
+development and tests), every address such a name resolves to must be public: no loopback, private
+(RFC 1918, ULA), link-local (which holds the cloud metadata endpoints 169.254.169.254 and
+fd00:ec2::254), carrier-grade NAT, multicast, reserved or unspecified addresses. Checked when the
+URL is given (a 400 naming the field) and again by the code that connects (DNS may change).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from recordkit.errors import InvalidRequest
+
+Resolver = Callable[[str], Iterable[str]]
+
+
+def resolve(host: str) -> list[str]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+
+
+def is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_host(host: str, field: str, *, allow_private: bool, resolver: Resolver = resolve) -> None:
+    """InvalidRequest naming ``field`` unless ``host`` resolves, and only to public addresses."""
+    name = host.strip().strip("[]")
+    if not name:
+        raise InvalidRequest(f"{field}: a host name is required")
+    if allow_private:
+        return
+    addresses = list(resolver(name))
+    if not addresses:
+        raise InvalidRequest(f"{field}: host {name[:100]!r} does not resolve")
+    blocked = [a for a in addresses if not is_public(a)]
+    if blocked:
+        raise InvalidRequest(
+            f"{field}: host {name[:100]!r} is on a private, loopback or link-local network ({blocked[0]}); "
+            "the operator can allow that with RECORDKIT_ALLOW_PRIVATE_NETWORK=true"
+        )
+
+
+def check_url(
+    url: str,
+    field: str,
+    *,
+    allow_private: bool,
+    schemes: tuple[str, ...] = ("http", "https"),
+    resolver: Resolver = resolve,
+) -> None:
+    """An absolute URL with one of ``schemes`` whose host passes ``check_host``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise InvalidRequest(f"{field}: not a valid URL") from None
+    if parts.scheme.lower() not in schemes or not host:
+        raise InvalidRequest(f"{field}: must be an absolute {' or '.join(schemes)} URL")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidRequest(f"{field}: must not carry credentials")
+    check_host(host, field, allow_private=allow_private, resolver=resolver)
