@@ -1,15 +1,17 @@
 """Request rate limits per API token, as RealtimeKit documents them (pure: the clock is passed in).
 
 RealtimeKit allows 1,000 requests per 60 seconds on recordings endpoints and 250 per 10 seconds on
-the others, per token. Each (token, class) pair is a token bucket (generic cell rate): ``limit``
-requests may arrive at once, then one every ``period / limit`` seconds. A refused request learns how
-long to wait (``retry-after``). The buckets live in this process: with several processes each
+the others, per token. Each (token, class) pair keeps the times of its requests in the last
+``period`` seconds, so no window of that length ever holds more than ``limit`` (a token bucket
+would let twice as many through a window after a burst). A refused request learns how long to wait
+(``retry-after``). The buckets live in this process: with several processes each
 enforces the limit on the requests it serves (docs/security.md).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from recordkit.errors import InvalidRequest
@@ -37,26 +39,34 @@ class Rate:
 
 
 class RateLimiter:
-    """Token buckets keyed by any hashable; ``check`` answers 0 (allowed) or seconds to wait."""
+    """A sliding log per key: at most ``limit`` requests in any ``period`` seconds, exactly.
+
+    ``check`` answers 0 (allowed, and counted) or the whole seconds until the oldest counted request
+    leaves the window. Memory: one float per request still inside its window, keys bounded.
+    """
 
     def __init__(self, rate: Rate, max_keys: int = 100_000) -> None:
         self.rate = rate
-        self.interval = rate.period / rate.limit
-        self.burst = rate.period  # how far ahead of now the theoretical arrival time may run
         self.max_keys = max_keys
-        self._tat: dict[object, float] = {}  # theoretical arrival time per key
+        self._log: dict[object, deque[float]] = {}
 
     def check(self, key: object, now: float) -> int:
-        tat = max(self._tat.get(key, now), now)
-        if tat - now + self.interval > self.burst + 1e-9:
-            return max(1, math.ceil(tat - now + self.interval - self.burst))
-        if len(self._tat) >= self.max_keys and key not in self._tat:
-            self._forget(now)
-        self._tat[key] = tat + self.interval
+        log = self._log.get(key)
+        if log is None:
+            if len(self._log) >= self.max_keys:
+                self._forget(now)
+            log = self._log[key] = deque()
+        horizon = now - self.rate.period
+        while log and log[0] <= horizon:
+            log.popleft()
+        if len(log) >= self.rate.limit:
+            return max(1, math.ceil(log[0] - horizon))
+        log.append(now)
         return 0
 
     def _forget(self, now: float) -> None:
-        """Drop keys whose bucket is full again (they carry no state worth keeping)."""
-        self._tat = {k: t for k, t in self._tat.items() if t > now}
-        if len(self._tat) >= self.max_keys:
-            self._tat.clear()
+        """Drop keys with nothing inside the window (they carry no state worth keeping)."""
+        horizon = now - self.rate.period
+        self._log = {k: v for k, v in self._log.items() if v and v[-1] > horizon}
+        if len(self._log) >= self.max_keys:
+            self._log.clear()
