@@ -9,7 +9,7 @@
 
 Each returns a handle with the connection details, credentials, a way to read stored objects back,
 and ``stop()``. Start-up waits until the server answers (``READY_SECONDS``) and fails with the
-server's log otherwise. The fixtures are in tests/destinations/conftest.py; they only call these.
+server's log otherwise. The fixtures are in tests/conftest.py; they only call these.
 
 The two servers written here run as ``python tests/storage_servers.py sftp|gcs-token CONFIG.json``.
 """

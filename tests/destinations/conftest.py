@@ -1,55 +1,11 @@
-"""Session fixtures: real storage servers on 127.0.0.1 (started by tests/storage_servers.py).
-
-Each fixture starts its server once per test process (per xdist worker), on first use, and stops
-it at the end of the session. Azurite comes from npm (.ci/run installs it into .ci/node); without
-it the Azure tests are skipped, except under CI (``CI`` set), where they fail instead.
-"""
+"""The destination tests: their servers are the session fixtures of tests/conftest.py
+(``s3_server``, ``azurite_server``, ``gcs_server``, ``sftp_server``); this folder adds dest_support."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-# tests/ holds storage_servers.py, this folder dest_support.py: importable whatever the import mode.
-for _folder in (Path(__file__).resolve().parent.parent, Path(__file__).resolve().parent):
-    if str(_folder) not in sys.path:
-        sys.path.insert(0, str(_folder))
-
-import storage_servers as servers  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.S3Server]:
-    server = servers.start_s3(tmp_path_factory.mktemp("s3-server"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.AzuriteServer]:
-    if servers.azurite_binary() is None:
-        reason = "azurite-blob is not installed: run `npm ci --prefix .ci/node` (as .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    server = servers.start_azurite(tmp_path_factory.mktemp("azurite"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.GcsServer]:
-    server = servers.start_gcs(tmp_path_factory.mktemp("gcs-server"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.SftpServer]:
-    server = servers.start_sftp(tmp_path_factory.mktemp("sftp-server"))
-    yield server
-    server.stop()
+# This folder holds dest_support.py: importable whatever the import mode.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -14,11 +14,12 @@ from starlette.exceptions import HTTPException
 from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexpected
 from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
-from recordkit.blobs.local import LocalBlobStore
-from recordkit.blobs.signing import UrlSigner
+from recordkit.blobs.bucket import LocalBucket, open_bucket, open_signer
+from recordkit.domain.models import JSONDict
 from recordkit.domain.recordings import RecordingOps
 from recordkit.domain.service import RecordingsService
 from recordkit.errors import RecordKitError
+from recordkit.jobs.delivery import RetryPolicy, probe_storage
 from recordkit.jobs.supervisor import Supervisor
 from recordkit.recorder.ffmpeg import FfmpegRecorder
 from recordkit.settings import Settings
@@ -28,20 +29,26 @@ from recordkit.store.factory import open_store
 def create_app(settings: Settings, store: Any = None) -> Starlette:
     store = store if store is not None else open_store(settings)
     service = RecordingsService(store)
-    bucket = LocalBlobStore(settings.bucket_dir)
-    signer = UrlSigner(store.cipher.derive_key("recordkit download links"))
+    signer = open_signer(store.cipher)
+    bucket = open_bucket(settings, signer)
+    endpoints = settings.endpoints()
     supervisor = Supervisor(
         store,
         FfmpegRecorder(settings.ffmpeg, settings.ffprobe),
         bucket,
-        signer,
         settings.work_dir,
-        settings.base_url,
         settings.download_ttl_seconds * 1000,
+        endpoints=endpoints,
+        policy=RetryPolicy.from_settings(settings),
         retention_every_ms=int(settings.retention_interval_seconds * 1000),
     )
-    ops = RecordingOps(service, on_change=supervisor.poke)
-    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(bucket, signer, service.clock)
+
+    def preflight(config: JSONDict) -> None:
+        probe_storage(config, endpoints)
+
+    ops = RecordingOps(service, on_change=supervisor.poke, preflight=preflight if settings.storage_preflight else None)
+    local = bucket.store if isinstance(bucket, LocalBucket) else None
+    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -53,11 +54,18 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
 
     async def start(request: Request) -> Response:
         principal, p, body = await writer(request, StartRecordingBody)
-        return _ok(recording_detail(ops.start(principal, p["account_id"], p["app_id"], body)))
+        if ops.preflight is not None:  # probing a destination takes network time: off the event loop
+            rec = await run_in_threadpool(ops.start, principal, p["account_id"], p["app_id"], body)
+        else:
+            rec = ops.start(principal, p["account_id"], p["app_id"], body)
+        return _ok(recording_detail(rec))
 
     async def start_track(request: Request) -> Response:
         principal, p, body = await writer(request, StartTrackBody)
-        rec = ops.start_track(principal, p["account_id"], p["app_id"], body)
+        if ops.preflight is not None:
+            rec = await run_in_threadpool(ops.start_track, principal, p["account_id"], p["app_id"], body)
+        else:
+            rec = ops.start_track(principal, p["account_id"], p["app_id"], body)
         return _ok({"recording": recording_detail(rec)})
 
     async def get_one(request: Request) -> Response:
@@ -85,10 +93,14 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
     ]
 
 
-def file_routes(bucket: LocalBlobStore, signer: UrlSigner, clock: Any) -> list[BaseRoute]:
-    """``GET /client/v4/files/{key}?expires=&signature=``: a signed URL, served with Range support."""
+def file_routes(bucket: LocalBlobStore | None, signer: UrlSigner, clock: Any) -> list[BaseRoute]:
+    """``GET /client/v4/files/{key}?expires=&signature=``: a signed URL, served with Range support.
+
+    With the bucket on S3 (``bucket`` None) links point at S3 itself and this path serves nothing."""
 
     async def download(request: Request) -> Response:
+        if bucket is None:
+            raise NotFound("no such file")
         key = unquote(request.path_params["key"])
         signer.verify(key, request.query_params.get("expires"), request.query_params.get("signature"), clock())
         try:

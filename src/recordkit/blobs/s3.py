@@ -148,6 +148,16 @@ class S3BlobStore:
             raise self._error("upload", exc) from None
         return int(head["ContentLength"])
 
+    def exists(self, key: str) -> bool:
+        target = self.object_key(key)
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=target)
+        except Exception as exc:
+            if _missing(exc):
+                return False
+            raise self._error("head", exc) from None
+        return True
+
     def delete(self, key: str) -> bool:
         """Delete an object; False when it was not there."""
         target = self.object_key(key)

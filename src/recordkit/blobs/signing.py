@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from recordkit.errors import Forbidden, Gone
@@ -17,14 +18,17 @@ FILES_PATH = "/client/v4/files/"
 
 
 class UrlSigner:
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
+    """Signs with ``key``; verifies with it or any of ``older`` (links made before a key rotation)."""
+
+    def __init__(self, key: bytes, older: Sequence[bytes] = ()) -> None:
+        if len(key) < 16 or any(len(k) < 16 for k in older):
             raise ValueError("signing key too short")
         self._key = key
+        self._older = tuple(k for k in older if k != key)
 
-    def signature(self, object_key: str, expires_ms: int) -> str:
+    def signature(self, object_key: str, expires_ms: int, key: bytes | None = None) -> str:
         message = f"{object_key}\n{expires_ms}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.new(key or self._key, message, hashlib.sha256).hexdigest()
 
     def url(self, base_url: str, object_key: str, expires_ms: int) -> str:
         sig = self.signature(object_key, expires_ms)
@@ -32,10 +36,12 @@ class UrlSigner:
 
     def verify(self, object_key: str, expires: str | None, signature: str | None, now_ms: int) -> None:
         """Raise Forbidden when tampered, Gone when expired."""
-        if not expires or not signature or not expires.isdigit() or len(expires) > 16:
+        if not expires or not signature or not signature.isascii() or not expires.isdigit() or len(expires) > 16:
             raise Forbidden("invalid download link")
-        expected = self.signature(object_key, int(expires))
-        if not hmac.compare_digest(expected, signature):
+        if not any(
+            hmac.compare_digest(self.signature(object_key, int(expires), key), signature)
+            for key in (self._key, *self._older)
+        ):
             raise Forbidden("invalid download link")
         if int(expires) < now_ms:
             raise Gone("download link expired")

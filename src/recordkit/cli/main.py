@@ -1,4 +1,4 @@
-"""The ``recordkit`` command line: serve, init, account, app, token, import.
+"""The ``recordkit`` command line: serve, init, account, app, token, import, recordings, storage, secrets.
 
 Every command takes ``--data-dir`` (default ``./recordkit-data``, env ``RECORDKIT_DATA_DIR``);
 commands that print take ``--json`` for machine output. The JSON shapes are a contract.
@@ -18,7 +18,7 @@ import click
 
 from recordkit.domain.models import PERMISSIONS
 from recordkit.errors import RecordKitError
-from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +45,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except RecordKitError as exc:
             raise click.ClickException(exc.message) from None
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -77,10 +79,52 @@ def main() -> None:
 @click.option("--port", envvar="RECORDKIT_PORT", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL that links carry.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--aws-endpoint-url", default=None, help="S3 API endpoint for storage_config type aws (MinIO...).")
+@click.option("--digitalocean-endpoint-url", default=None, help="Endpoint for type digitalocean ({region} allowed).")
+@click.option("--azure-endpoint-url", default=None, help="Blob account URL for type azure ({account} allowed).")
+@click.option("--gcs-endpoint-url", default=None, help="JSON API endpoint for type gcs.")
+@click.option("--bucket-url", default=None, help="The RecordKit bucket on S3: s3://bucket/prefix (default: local).")
+@click.option("--bucket-endpoint-url", default=None, help="S3 endpoint of --bucket-url (default: AWS).")
+@click.option("--bucket-region", default=None, help="Region of --bucket-url.")
+@click.option(
+    "--storage-preflight/--no-storage-preflight",
+    default=None,
+    help="Probe a start's storage_config destination (write + delete) before accepting it.",
+)
 @handle_errors
-def serve(data_dir: Path, host: str, port: int, public_url: str | None, workers: int) -> None:
-    """Run the API. On an empty data dir, first create an account, an app and a token."""
-    settings = Settings.from_env(data_dir=data_dir, host=host, port=port, public_url=public_url)
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    public_url: str | None,
+    workers: int,
+    aws_endpoint_url: str | None,
+    digitalocean_endpoint_url: str | None,
+    azure_endpoint_url: str | None,
+    gcs_endpoint_url: str | None,
+    bucket_url: str | None,
+    bucket_endpoint_url: str | None,
+    bucket_region: str | None,
+    storage_preflight: bool | None,
+) -> None:
+    """Run the API. On an empty data dir, first create an account, an app and a token.
+
+    Secrets (RECORDKIT_SECRET_KEYS, RECORDKIT_BUCKET_ACCESS_KEY, RECORDKIT_BUCKET_SECRET) are read
+    from the environment only, never from flags (which other users can see in the process list)."""
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        public_url=public_url,
+        aws_endpoint_url=aws_endpoint_url,
+        digitalocean_endpoint_url=digitalocean_endpoint_url,
+        azure_endpoint_url=azure_endpoint_url,
+        gcs_endpoint_url=gcs_endpoint_url,
+        bucket_url=bucket_url,
+        bucket_endpoint_url=bucket_endpoint_url,
+        bucket_region=bucket_region,
+        storage_preflight=storage_preflight,
+    )
     store = _store(data_dir)
     try:
         if not store.has_accounts():
@@ -136,6 +180,7 @@ def init(data_dir: Path, as_json: bool) -> None:
         account, app, token = _bootstrap(store)
     finally:
         store.close()
+
     _emit(
         as_json,
         {"account_id": account, "app_id": app, "token": token},
@@ -318,6 +363,181 @@ def _run_import(store: Any, file: Path, app_id: str, show: bool) -> Any:
                 progress.update(task, description="writing ")
 
         return import_file(store, file, app_id, progress=tick)
+
+
+# -- recordings: an operator's re-run of a delivery ----------------------------------------------
+
+
+@main.group()
+def recordings() -> None:
+    """Recordings RecordKit made."""
+
+
+@recordings.command("retry-upload")
+@data_dir_option
+@json_option
+@click.argument("recording_id")
+@click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL that links carry.")
+@handle_errors
+def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, public_url: str | None) -> None:
+    """Deliver an ERRORED recording's kept files to its destination again, here and now.
+
+    Retries with the server's backoff (RECORDKIT_UPLOAD_ATTEMPTS, RECORDKIT_UPLOAD_RETRY_BASE_SECONDS)
+    and prints the outcome; exits 1 when it ends ERRORED again. The recording is leased to this
+    command meanwhile, so a running server leaves it alone (and takes it over should this die)."""
+    import threading
+    import time
+
+    from recordkit.blobs.bucket import open_bucket, open_signer
+    from recordkit.domain.timefmt import now_ms
+    from recordkit.jobs.delivery import Delivery, RetryPolicy
+    from recordkit.jobs.supervisor import LEASE_MS
+    from recordkit.store.factory import open_store
+    from recordkit.store.sqlite.recordings import owner_id
+
+    settings = Settings.from_env(data_dir=data_dir, public_url=public_url)
+    store = open_store(settings)
+    stop = threading.Event()
+    try:
+        delivery = Delivery(
+            store,
+            open_bucket(settings, open_signer(store.cipher)),
+            work_dir=settings.work_dir,
+            download_ttl_ms=settings.download_ttl_seconds * 1000,
+            endpoints=settings.endpoints(),
+            policy=RetryPolicy.from_settings(settings),
+        )
+        owner = owner_id()
+        if store.recording_by_id(recording_id) is None:
+            raise click.ClickException(f"recording {recording_id} not found")
+        store.hold_lease(recording_id, owner, now_ms() + LEASE_MS)  # before it is UPLOADING again
+
+        def renew() -> None:
+            while not stop.wait(LEASE_MS / 3000):
+                store.hold_lease(recording_id, owner, now_ms() + LEASE_MS)
+
+        delivery.reopen(recording_id)
+        threading.Thread(target=renew, daemon=True).start()
+
+        def wait(seconds: float) -> None:
+            if not as_json:
+                click.echo(f"delivery failed, trying again in {seconds:.1f} s", err=True)
+            time.sleep(seconds)
+
+        outcome = delivery.run_to_end(recording_id, sleep=wait)
+        final = store.recording_by_id(recording_id)
+    finally:
+        stop.set()
+        store.close()
+    assert final is not None
+    delivered = dict(outcome.delivered or {})
+    payload = {
+        "recording_id": recording_id,
+        "status": final.status,
+        "error": final.error,
+        "delivered": delivered,
+        "download_url": final.download_url,
+    }
+    lines = [f"{recording_id}: {final.status}"]
+    lines += [f"  delivered: {where}" for where in sorted(delivered.values())]
+    if final.download_url:
+        lines.append(f"  download_url: {final.download_url}")
+    if final.error:
+        lines.append(f"  error: {final.error}")
+    _emit(as_json, payload, "\n".join(lines))
+    if final.status != "UPLOADED":
+        sys.exit(1)
+
+
+# -- storage: check a storage_config ---------------------------------------------------------------
+
+
+@main.group()
+def storage() -> None:
+    """Storage destinations (storage_config)."""
+
+
+@storage.command("check")
+@json_option
+@click.option("--config", "config_json", default=None, help="The storage_config as JSON.")
+@click.option(
+    "--config-file",
+    type=click.File("r"),
+    default=None,
+    help="A file holding the storage_config JSON ('-': standard input; keeps secrets off the command line).",
+)
+@click.option("--no-probe", is_flag=True, help="Only check the fields; do not write and delete a probe object.")
+@handle_errors
+def storage_check(as_json: bool, config_json: str | None, config_file: Any, no_probe: bool) -> None:
+    """Check a storage_config, then write and delete a probe object at its destination.
+
+    Endpoints come from RECORDKIT_*_ENDPOINT_URL as for the server. Exits 1 on failure; messages
+    name the field or the destination, never a secret."""
+    from recordkit.destinations.factory import open_destination
+    from recordkit.jobs.delivery import probe_storage
+
+    if (config_json is None) == (config_file is None):
+        raise click.UsageError("give exactly one of --config and --config-file")
+    text = config_json if config_json is not None else config_file.read()
+    try:
+        config = json.loads(text)
+    except ValueError:
+        raise click.ClickException("storage_config: not valid JSON") from None
+    if isinstance(config, dict) and isinstance(config.get("storage_config"), dict):
+        config = config["storage_config"]  # a whole recording_config is fine too
+    endpoints = Settings.from_env().endpoints()
+    try:
+        described = open_destination(config, endpoints).describe() if no_probe else probe_storage(config, endpoints)
+    except RecordKitError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "status": exc.status, "error": exc.message}))
+            sys.exit(1)
+        raise click.ClickException(exc.message) from None
+    _emit(
+        as_json,
+        {"ok": True, "destination": described, "probed": not no_probe},
+        f"ok: {described}" + ("" if no_probe else " (wrote and deleted a probe object)"),
+    )
+
+
+# -- secrets: encryption keys ----------------------------------------------------------------------
+
+
+@main.group()
+def secrets() -> None:
+    """The keys that encrypt storage secrets at rest (RECORDKIT_SECRET_KEYS)."""
+
+
+@secrets.command("generate-key")
+def secrets_generate_key() -> None:
+    """Print a new key for RECORDKIT_SECRET_KEYS (put it first; keep the old one after it until rotated)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@secrets.command("rotate")
+@data_dir_option
+@json_option
+@handle_errors
+def secrets_rotate(data_dir: Path, as_json: bool) -> None:
+    """Re-encrypt every stored secret under the first key of RECORDKIT_SECRET_KEYS.
+
+    Then the older keys can be dropped from RECORDKIT_SECRET_KEYS. Safe to run while the server
+    runs, and again. Exits 1 if some secret could not be decrypted with any configured key."""
+    store = _store(data_dir)
+    try:
+        counts = store.rotate_secrets()
+    finally:
+        store.close()
+    human = f"re-encrypted: {counts['recordings']} recordings, {counts['meetings']} meetings, {counts['apps']} apps"
+    if counts["unreadable"]:
+        human += f"\nunreadable with the configured keys: {counts['unreadable']}"
+    _emit(as_json, counts, human)
+    if counts["unreadable"]:
+        sys.exit(1)
+
+
 
 
 if __name__ == "__main__":

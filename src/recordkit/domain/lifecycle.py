@@ -24,6 +24,7 @@ class Event(StrEnum):
     FILE_STORED = "file_stored"
     UPLOAD_FAILED = "upload_failed"
     RECORDER_LOST = "recorder_lost"
+    RETRY_UPLOAD = "retry_upload"  # an operator's ``recordkit recordings retry-upload``; never the API
 
 
 LIVE: Final = frozenset({"INVOKED", "RECORDING", "PAUSED"})
@@ -37,6 +38,7 @@ TRANSITIONS: Final[dict[tuple[str, Event], str]] = {
     **{(state, event): "UPLOADING" for state in LIVE for event in (Event.STOP, Event.MAX_SECONDS, Event.MEETING_ENDED)},
     ("UPLOADING", Event.FILE_STORED): "UPLOADED",
     ("UPLOADING", Event.UPLOAD_FAILED): "ERRORED",
+    ("ERRORED", Event.RETRY_UPLOAD): "UPLOADING",  # its files were kept: deliver them again
     **{(state, Event.RECORDER_LOST): "ERRORED" for state in LIVE},
 }
 

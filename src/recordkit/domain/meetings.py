@@ -226,12 +226,16 @@ def _p(at: str) -> str:
     return f"{at}." if at else ""
 
 
-def validate_recording_config(c: RecordingConfig, at: str = "") -> None:
-    """Check a recording config (a meeting's, or a start body at the top level, ``at=""``)."""
-    _recording_config(c, at)
+def validate_recording_config(c: RecordingConfig, at: str = "", *, complete_storage: bool = True) -> None:
+    """Check a recording config (a meeting's, or a start body at the top level, ``at=""``).
+
+    A meeting's or an app's ``storage_config`` must be complete for its type (``bucket``,
+    credentials...); a start body's may give only some fields over the meeting's, so the start
+    checks the merged one instead (``complete_storage=False``)."""
+    _recording_config(c, at, complete_storage=complete_storage)
 
 
-def _recording_config(c: RecordingConfig, at: str) -> None:
+def _recording_config(c: RecordingConfig, at: str, *, complete_storage: bool = True) -> None:
     _range(c.max_seconds, f"{_p(at)}max_seconds", MAX_SECONDS_RANGE)
     if c.file_name_prefix is not None and not _PREFIX.fullmatch(c.file_name_prefix):
         raise InvalidRequest(f"{_p(at)}file_name_prefix: only letters, digits, '_' and '-' (1-{MAX_PREFIX} characters)")
@@ -244,6 +248,8 @@ def _recording_config(c: RecordingConfig, at: str) -> None:
         _url(c.live_streaming_config.rtmp_url, f"{_p(at)}live_streaming_config.rtmp_url")
     if c.storage_config is not None:
         _storage_config(c.storage_config, f"{_p(at)}storage_config")
+        if complete_storage:
+            _complete_storage_config(c.storage_config, f"{_p(at)}storage_config")
 
 
 def _video_config(v: VideoConfig, at: str) -> None:
@@ -269,6 +275,19 @@ def _storage_config(s: StorageConfig, at: str) -> None:
         _range(s.port, f"{_p(at)}port", PORT_RANGE)
     if s.path is not None and ("\x00" in s.path or ".." in re.split(r"[/\\]", s.path)):
         raise InvalidRequest(f"{_p(at)}path: must not contain '..' segments or NUL characters")
+
+
+def _complete_storage_config(s: StorageConfig, at: str) -> None:
+    """Everything its type needs (``recordkit.destinations.config``); messages name ``at``'s field."""
+    from recordkit.destinations.config import validate_storage_config
+
+    try:
+        validate_storage_config(msgspec.to_builtins(s))
+    except InvalidRequest as exc:
+        message = exc.message
+        if message.startswith("storage_config") and at != "storage_config":
+            message = at + message.removeprefix("storage_config")
+        raise InvalidRequest(message) from None
 
 
 def _ai_config(a: AIConfig, at: str) -> None:

@@ -85,6 +85,9 @@ class Recording(msgspec.Struct):
     paused_total_ms: int = 0
     error: str | None = None
     files: dict[str, str] | None = None  # role ("video", "audio", "track:<name>") -> bucket object key
+    # While UPLOADING (and kept after): what was stored, what reached the destination, the retries.
+    # See ``recordkit.jobs.delivery``; never holds a secret.
+    delivery: JSONDict | None = None
 
 
 DETAIL_FIELDS: Final = (
@@ -96,6 +99,7 @@ DETAIL_FIELDS: Final = (
     "paused_total_ms",
     "error",
     "files",
+    "delivery",
 )
 DETAIL_DEFAULTS: Final[dict[str, object]] = {"kind": "composite", "paused_total_ms": 0}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from recordkit.domain.meetings import MeetingStore
 from recordkit.domain.models import Account, App, Meeting, Principal, Recording
@@ -13,11 +13,15 @@ from recordkit.domain.query import Page, RecordingQuery
 class RecordingStore(MeetingStore, Protocol):
     """Metadata: accounts, apps, tokens, meetings, recordings. Every implementation passes one suite."""
 
-    def create_account(self) -> Account: ...
+    def create_account(self, account_id: str | None = None) -> Account:
+        """A new account; with ``account_id``, that id (an archive keeps its source's ids)."""
+        ...
 
     def get_account(self, account_id: str) -> Account | None: ...
 
-    def create_app(self, account_id: str, name: str) -> App: ...
+    def create_app(self, account_id: str, name: str, app_id: str | None = None) -> App:
+        """A new app; with ``app_id``, that id (an archive keeps its source's ids)."""
+        ...
 
     def get_app(self, app_id: str) -> App | None: ...
 
@@ -65,4 +69,19 @@ class RecordingStore(MeetingStore, Protocol):
         """Mark recordings whose expiry has passed (an index for ``expired=true``); returns how many."""
         ...
 
+    # -- delivery to a storage_config destination, and the secrets behind it ------------------
+
+    def recording_secrets(self, recording_id: str) -> dict[str, Any] | None:
+        """The write-only part of a recording's storage_config, decrypted (for delivery only)."""
+        ...
+
+    def hold_lease(self, recording_id: str, owner: str, until_ms: int) -> None:
+        """Lease one recording to ``owner`` (an operator's command) until ``until_ms``."""
+        ...
+
+    def rotate_secrets(self, batch: int = 1000) -> dict[str, int]:
+        """Re-encrypt every stored secret under the first key; counts per table and ``unreadable``."""
+        ...
+
     def close(self) -> None: ...
+

@@ -1,7 +1,13 @@
 """Recording operations (SPEC §4): start, get, pause / resume / stop, active, track. Pure rules.
 
 Config precedence: the start body overrides the meeting's ``recording_config``, which overrides
-the app's defaults, which override RecordKit's defaults (nested objects merge field by field).
+the app's defaults, which override RecordKit's defaults (nested objects merge field by field; a
+``storage_config`` of another ``type`` replaces the lower level's whole).
+
+Where the files go (SPEC §6): the RecordKit bucket unless ``realtimekit_bucket_config.enabled`` is
+false, and the effective ``storage_config``'s destination when there is one. A start whose
+effective ``storage_config`` lacks what its type needs, or that leaves a recording no place to
+go, is a 400 naming the field; nothing is written.
 """
 
 from __future__ import annotations
@@ -67,9 +73,38 @@ def merge(base: JSONDict, override: JSONDict | None) -> JSONDict:
     return out
 
 
+def _layer(base: JSONDict, override: JSONDict | None) -> JSONDict:
+    """``merge``, except that a storage_config of another type is not mixed with the one below."""
+    if override:
+        below, above = base.get("storage_config"), override.get("storage_config")
+        if isinstance(below, dict) and isinstance(above, dict) and above.get("type") != below.get("type"):
+            base = {k: v for k, v in base.items() if k != "storage_config"}
+    return merge(base, override)
+
+
 def effective_config(app_config: JSONDict | None, meeting_config: JSONDict | None, body: JSONDict) -> JSONDict:
     """The start body over the meeting's config over the app's over RecordKit's defaults."""
-    return merge(merge(merge(DEFAULT_CONFIG, app_config), meeting_config), body)
+    return _layer(_layer(_layer(DEFAULT_CONFIG, app_config), meeting_config), body)
+
+
+def bucket_enabled(config: JSONDict | None) -> bool:
+    """``realtimekit_bucket_config.enabled`` of an effective config (the bucket is on by default)."""
+    bucket = (config or {}).get("realtimekit_bucket_config")
+    return not (isinstance(bucket, dict) and bucket.get("enabled") is False)
+
+
+def check_outputs(config: JSONDict) -> None:
+    """The effective storage_config is complete for its type, and the files have somewhere to go."""
+    storage = config.get("storage_config")
+    if storage is not None:
+        from recordkit.destinations.config import validate_storage_config
+
+        validate_storage_config(storage)
+    elif not bucket_enabled(config):
+        raise InvalidRequest(
+            "storage_config is required when realtimekit_bucket_config.enabled is false "
+            "(the recording would have no destination)"
+        )
 
 
 def output_name(recording_id: str, prefix: str | None, extension: str) -> str:
@@ -85,11 +120,12 @@ def new_recording(
     now: int,
 ) -> Recording:
     meeting_id = check_uuid(body.meeting_id, "meeting_id")
-    validate_recording_config(body)
+    validate_recording_config(body, complete_storage=False)  # the merged storage_config is checked below
     explicit = msgspec.to_builtins(body)
     explicit.pop("meeting_id", None)
     explicit.pop("allow_multiple_recordings", None)
     config = effective_config(app_config, meeting_config, explicit)
+    check_outputs(config)
     storage_public, storage_secrets = split_storage_config(config.pop("storage_config", None))
     if storage_public is not None:
         config["storage_config"] = storage_public
@@ -110,7 +146,16 @@ def new_recording(
     )
 
 
-def new_track_recording(app_id: str, body: StartTrackBody, caller: JSONDict, now: int) -> Recording:
+def new_track_recording(
+    app_id: str,
+    body: StartTrackBody,
+    caller: JSONDict,
+    now: int,
+    *,
+    app_config: JSONDict | None = None,
+    meeting_config: JSONDict | None = None,
+) -> Recording:
+    """A track recording; its files go where the meeting's (else the app's) config says."""
     meeting_id = check_uuid(body.meeting_id, "meeting_id")
     layers = body.layers or {"default": TrackLayer()}
     if not layers:
@@ -124,6 +169,17 @@ def new_track_recording(app_id: str, body: StartTrackBody, caller: JSONDict, now
                 n += 1
                 track = f"{prefix}_{_safe(user)}-{n}"
             tracks.append(track)
+    inherited = effective_config(app_config, meeting_config, {})
+    check_outputs(inherited)
+    storage_public, storage_secrets = split_storage_config(inherited.get("storage_config"))
+    config: JSONDict = {
+        "tracks": tracks,
+        "user_ids": body.user_ids or [],
+        "max_seconds": 86400,
+        "realtimekit_bucket_config": inherited["realtimekit_bucket_config"],
+    }
+    if storage_public is not None:
+        config["storage_config"] = storage_public
     rec_id = new_uuid()
     return Recording(
         id=rec_id,
@@ -132,14 +188,11 @@ def new_track_recording(app_id: str, body: StartTrackBody, caller: JSONDict, now
         status="INVOKED",
         invoked_ms=now,
         output_file_name=f"{tracks[0]}_{rec_id}.webm",
+        storage_config=storage_public,
+        storage_secrets=storage_secrets,
         start_reason={"reason": "API_CALL", "caller": caller},
         kind="track",
-        config={
-            "tracks": tracks,
-            "user_ids": body.user_ids or [],
-            "max_seconds": 86400,
-            "realtimekit_bucket_config": {"enabled": True},
-        },
+        config=config,
     )
 
 
@@ -178,13 +231,35 @@ def action_event(action: str) -> Event:
     return ACTIONS[action]
 
 
-class RecordingOps:
-    """The recording operations behind the API, with their access rules."""
+def full_storage_config(rec: Recording) -> JSONDict | None:
+    """A new recording's storage_config with its secrets (for a preflight; never rendered)."""
+    if rec.storage_config is None:
+        return None
+    return {**rec.storage_config, **(rec.storage_secrets or {})}
 
-    def __init__(self, service: RecordingsService, on_change: Callable[[], None] | None = None) -> None:
+
+class RecordingOps:
+    """The recording operations behind the API, with their access rules.
+
+    ``preflight``, when set, is called with a new recording's whole storage_config (secrets
+    included) before it is stored; it raises (InvalidRequest, Unavailable) to refuse the start.
+    It may take network time: callers then run ``start`` off the event loop."""
+
+    def __init__(
+        self,
+        service: RecordingsService,
+        on_change: Callable[[], None] | None = None,
+        preflight: Callable[[JSONDict], None] | None = None,
+    ) -> None:
         self.service = service  # RecordingsService: access checks and the store
         self.store = service.store
         self.on_change = on_change or (lambda: None)
+        self.preflight = preflight
+
+    def _preflight(self, rec: Recording) -> None:
+        storage = full_storage_config(rec)
+        if self.preflight is not None and storage is not None:
+            self.preflight(storage)
 
     def start(self, principal: Principal, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
         app = self.service.app_for(principal, account_id, app_id)
@@ -197,6 +272,7 @@ class RecordingOps:
         rec = new_recording(
             app.id, body, app.recording_config, meeting.recording_config, caller_of(principal.token_id), now
         )
+        self._preflight(rec)
         self.store.insert_recording(rec, exclusive=not body.allow_multiple_recordings, now=now)
         self.on_change()
         return rec
@@ -205,10 +281,19 @@ class RecordingOps:
         app = self.service.app_for(principal, account_id, app_id)
         self.service.require_write(principal)
         meeting_id = check_uuid(body.meeting_id, "meeting_id")
-        if self.store.get_meeting(app.id, meeting_id) is None:
+        meeting = self.store.get_meeting(app.id, meeting_id)
+        if meeting is None:
             raise NotFound(f"meeting {meeting_id} not found")
         now = self.service.clock()
-        rec = new_track_recording(app.id, body, caller_of(principal.token_id), now)
+        rec = new_track_recording(
+            app.id,
+            body,
+            caller_of(principal.token_id),
+            now,
+            app_config=app.recording_config,
+            meeting_config=meeting.recording_config,
+        )
+        self._preflight(rec)
         self.store.insert_recording(rec, exclusive=True, now=now)
         self.on_change()
         return rec

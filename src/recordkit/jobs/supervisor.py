@@ -3,9 +3,14 @@
 The database holds the truth (status, set by the API through the lifecycle table); this loop,
 running inside ``recordkit serve``, reconciles the recorders with it: INVOKED gets a recorder,
 PAUSED ends the current segment, RECORDING (again) starts the next one, UPLOADING joins the
-segments, stores the files in the bucket and sets UPLOADED. Each recording is leased to one
-process; a lease whose holder died is taken over, and a recording whose recorder died with it is
-stopped (what was recorded is uploaded; with nothing recorded it ends ERRORED, INTERNAL_ERROR).
+segments, stores the files in the bucket, delivers them to the recording's ``storage_config``
+destination (``jobs.delivery``) and sets UPLOADED. Each recording is leased to one process; a
+lease whose holder died is taken over, and a recording whose recorder died with it is stopped
+(what was recorded is uploaded; with nothing recorded it ends ERRORED, INTERNAL_ERROR).
+
+Joining, storing and delivering run on two upload threads, never on the tick. A failed step is
+retried with backoff (``RetryPolicy``); the schedule is kept in the recording's row
+(``Recording.delivery``), which stays UPLOADING meanwhile, so a restart resumes it.
 """
 
 from __future__ import annotations
@@ -20,14 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from recordkit.blobs.bucket import Bucket
 from recordkit.blobs.keys import object_key
-from recordkit.blobs.local import LocalBlobStore
-from recordkit.blobs.signing import UrlSigner
+from recordkit.destinations.factory import Endpoints
 from recordkit.domain.lifecycle import Clock, Event, recorded_ms
 from recordkit.domain.models import Recording
 from recordkit.domain.recordings import transition
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Conflict, RecordKitError
+from recordkit.jobs.delivery import Delivery, RetryPolicy, stored_files
 from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError, Watermark
 from recordkit.store.sqlite.recordings import owner_id
 
@@ -36,7 +44,6 @@ log = logging.getLogger("recordkit.supervisor")
 LEASE_MS = 15_000
 RETENTION_EVERY_MS = 60_000
 LAPSE_EVERY_MS = 600_000  # flagging expired rows: their index only needs to be roughly current
-UPLOAD_ATTEMPTS = 5  # an upload that fails unexpectedly this often ends ERRORED (never UPLOADING forever)
 
 
 @dataclass
@@ -80,23 +87,32 @@ class Supervisor:
         self,
         store: Any,
         recorder: Any,
-        bucket: LocalBlobStore,
-        signer: UrlSigner,
+        bucket: Bucket,
         work_dir: Path,
-        public_url: str,
         download_ttl_ms: int,
+        *,
+        endpoints: Endpoints | None = None,
+        policy: RetryPolicy | None = None,
         clock: Any = now_ms,
         retention_every_ms: int = RETENTION_EVERY_MS,
     ) -> None:
         self.store = store
         self.recorder = recorder
         self.bucket = bucket
-        self.signer = signer
         self.work_dir = work_dir
-        self.public_url = public_url
         self.download_ttl_ms = download_ttl_ms
+        self.policy = policy or RetryPolicy()
         self.clock = clock
         self.retention_every_ms = retention_every_ms
+        self.delivery = Delivery(
+            store,
+            bucket,
+            work_dir=work_dir,
+            download_ttl_ms=download_ttl_ms,
+            endpoints=endpoints,
+            policy=self.policy,
+            clock=clock,
+        )
         self.owner = owner_id()
         self.live: dict[str, Live] = {}
         self._wake: asyncio.Event | None = None
@@ -109,7 +125,7 @@ class Supervisor:
         # paused or post-stop media into the file).
         self._uploads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recordkit-upload")
         self._uploading: set[str] = set()
-        self._upload_failures: dict[str, int] = {}
+        self._unexpected: dict[str, int] = {}  # failures no step expected (a database error, say)
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -241,9 +257,11 @@ class Supervisor:
         return result
 
     def _upload(self, rec: Recording) -> None:
-        """Stop the encoder now; join and store the files on an upload thread."""
+        """Stop the encoder now; join, store and deliver the files on an upload thread when due."""
         if rec.id in self._uploading:
             return
+        if not self.delivery.due(rec, self.clock()):
+            return  # a retry is scheduled for later
         fresh = self.store.recording_by_id(rec.id)
         if fresh is None or fresh.status != "UPLOADING":
             return  # stored since this tick read it
@@ -259,33 +277,74 @@ class Supervisor:
 
     def _upload_files(self, rec: Recording, spec: MediaSpec) -> None:
         try:
-            self._join_and_store(rec, spec)
-            self._upload_failures.pop(rec.id, None)
-        except Exception as exc:  # unexpected: retried at a later tick, a bounded number of times
-            failures = self._upload_failures.get(rec.id, 0) + 1
-            self._upload_failures[rec.id] = failures
-            if failures < UPLOAD_ATTEMPTS:
-                log.exception("recording %s: upload failed (attempt %d), will retry", rec.id, failures)
-            else:
-                log.exception("recording %s: upload failed %d times, giving up", rec.id, failures)
+            if not stored_files(rec) and not self._join_and_store(rec, spec):
+                return
+            self.delivery.attempt(rec.id)
+            self._unexpected.pop(rec.id, None)
+        except Conflict:
+            pass  # moved meanwhile (an operator's command, another process)
+        except Exception as exc:  # retried at later ticks, a bounded number of times
+            failures = self._unexpected.get(rec.id, 0) + 1
+            self._unexpected[rec.id] = failures
+            log.exception("recording %s: upload failed unexpectedly (%d)", rec.id, failures)
+            if failures >= self.policy.attempts:
+                self._unexpected.pop(rec.id, None)
                 with contextlib.suppress(RecordKitError):
-                    self._finish_failed(rec.id, f"upload failed: {exc}")
-                self._upload_failures.pop(rec.id, None)
+                    self._finish_failed(rec.id, f"upload failed: {type(exc).__name__}")
         finally:
             self._uploading.discard(rec.id)  # after the status was written
 
-    def _join_and_store(self, rec: Recording, spec: MediaSpec) -> None:
+    def _join_and_store(self, rec: Recording, spec: MediaSpec) -> bool:
+        """Join the segments and put the files in the bucket; True once they are there (and noted)."""
         segments = self._segments(rec.id)
         base = Path(rec.output_file_name or rec.id).stem
         try:
             outputs = self.recorder.finalize(spec, segments, self._dir(rec.id) / "out", base)
-            stored = self._store_files(rec, outputs)
         except (RecorderError, OSError) as exc:
             log.error("recording %s: upload failed: %s", rec.id, exc)
             self._finish_failed(rec.id, str(exc))
-        else:
-            self._finish_stored(rec.id, outputs, stored)
+            shutil.rmtree(self._dir(rec.id), ignore_errors=True)
+            return False
+        try:
+            stored = self._store_files(rec, outputs)
+        except Exception as exc:  # the bucket (S3, say) is down: retried with backoff, segments kept
+            self._store_failed(rec, exc)
+            return False
+        main = "video" if "video" in stored else ("audio" if "audio" in stored else next(iter(stored)))
+
+        def noted(r: Recording) -> Recording:
+            if r.status != "UPLOADING":
+                raise Conflict(f"recording {r.id} is {r.status} now")
+            state = {
+                "stored": {role: [key, size] for role, (key, size) in stored.items()},
+                "main": main,
+                "duration": outputs[main].duration_s,
+                "failures": 0,
+                "next_ms": None,
+            }
+            return msgspec.structs.replace(r, files={role: key for role, (key, _) in stored.items()}, delivery=state)
+
+        self.store.update_recording(rec.id, noted, self.clock())
         shutil.rmtree(self._dir(rec.id), ignore_errors=True)
+        return True
+
+    def _store_failed(self, rec: Recording, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, RecordKitError) else f"{type(exc).__name__}: {exc}"
+        failures = int((rec.delivery or {}).get("failures") or 0) + 1
+        if failures >= self.policy.attempts:
+            log.error("recording %s: storing the files failed %d times, giving up: %s", rec.id, failures, message)
+            self._finish_failed(rec.id, f"storing the files failed: {message}")
+            return
+        retry_at = self.clock() + int(self.policy.delay(failures) * 1000)
+
+        def later(r: Recording) -> Recording:
+            if r.status != "UPLOADING":
+                raise Conflict(f"recording {r.id} is {r.status} now")
+            state = {**(r.delivery or {}), "failures": failures, "next_ms": retry_at, "last_error": message}
+            return msgspec.structs.replace(r, delivery=state)
+
+        self.store.update_recording(rec.id, later, self.clock())
+        log.warning("recording %s: storing the files failed (attempt %d), will retry: %s", rec.id, failures, message)
 
     def _store_files(self, rec: Recording, outputs: dict[str, MediaInfo]) -> dict[str, tuple[str, int]]:
         """Copy the finished files into the bucket: ``{role: (object key, size)}``."""
@@ -301,27 +360,6 @@ class Supervisor:
             key = object_key(rec.app_id, rec.id, name)
             stored[role] = (key, self.bucket.put_file(key, info.path))
         return stored
-
-    def _finish_stored(self, rec_id: str, outputs: dict[str, MediaInfo], stored: dict[str, tuple[str, int]]) -> None:
-        main_role = "video" if "video" in stored else ("audio" if "audio" in stored else next(iter(stored)))
-        now = self.clock()
-        expiry = now + self.download_ttl_ms
-
-        def change(rec: Recording) -> Recording:
-            out = transition(rec, Event.FILE_STORED, now)
-            key, size = stored[main_role]
-            out.files = {role: key for role, (key, _) in stored.items()}
-            out.file_size = size
-            out.recording_duration = round(outputs[main_role].duration_s)
-            out.output_file_name = key.rsplit("/", 1)[-1]
-            out.download_url_expiry_ms = expiry
-            out.download_url = self.signer.url(self.public_url, key, expiry)
-            if "audio" in stored:
-                out.audio_download_url = self.signer.url(self.public_url, stored["audio"][0], expiry)
-            return out
-
-        self.store.update_recording(rec_id, change, now)
-        log.info("recording %s: uploaded (%s)", rec_id, stored[main_role][0])
 
     def _finish_failed(self, rec_id: str, error: str) -> None:
         def change(rec: Recording) -> Recording:

@@ -24,7 +24,8 @@ class SecretCipher:
         if not keys:
             raise ValueError("at least one key is needed")
         self._fernet = MultiFernet([Fernet(k) for k in keys])
-        self._primary = bytes(keys[0])
+        self._keys = [bytes(k) for k in keys]
+        self._primary = self._keys[0]
 
     @classmethod
     def from_key_file(cls, path: Path, extra_keys: Sequence[str] = ()) -> SecretCipher:
@@ -37,6 +38,11 @@ class SecretCipher:
         """A key for another purpose (URL signing, say), derived from the primary key."""
         return hmac.new(self._primary, label.encode(), hashlib.sha256).digest()
 
+    def derive_keys(self, label: str) -> list[bytes]:
+        """``derive_key`` from every configured key, the first key's first: what was made under an
+        older key (a signed download link) still verifies until that key is dropped."""
+        return [hmac.new(key, label.encode(), hashlib.sha256).digest() for key in self._keys]
+
     def encrypt_json(self, value: object) -> bytes:
         return self._fernet.encrypt(msgspec.json.encode(value))
 
@@ -47,7 +53,11 @@ class SecretCipher:
             raise Unavailable("stored secret cannot be decrypted with the configured keys") from None
 
     def rotate(self, blob: bytes) -> bytes:
-        return self._fernet.rotate(blob)
+        """The same secret encrypted under the first key (Unavailable if no configured key opens it)."""
+        try:
+            return self._fernet.rotate(blob)
+        except InvalidToken:
+            raise Unavailable("stored secret cannot be decrypted with the configured keys") from None
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -8,10 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from recordkit.domain.counting import counter_keys, is_lapsed, lapse_cut
 from recordkit.domain.lifecycle import ACTIVE
 from recordkit.domain.models import Recording
-from recordkit.errors import Conflict, NotFound
+from recordkit.errors import Conflict, NotFound, Unavailable
+from recordkit.security.cipher import SecretCipher
 from recordkit.store.sqlite.connection import ConnectionPool
 
 _SELECT = "SELECT r.id, a.id, r.meeting_id, r.wire, r.detail FROM recordings r JOIN apps a ON a.seq = r.app "
@@ -42,6 +45,7 @@ class SqliteRecordings:
     """Mixed into ``SqliteRecordingStore``; every change is one transaction with its counters."""
 
     pool: ConnectionPool
+    cipher: SecretCipher
     app_seq: Callable[[str], int]
     recording_row: Callable[[Recording, int, int], tuple[Any, ...]]
     _recording: Callable[[str, str, str, bytes, bytes | None], Recording]
@@ -112,7 +116,29 @@ class SqliteRecordings:
             self._apply_deltas(conn, app, deltas)
             return new
 
+    def recording_secrets(self, recording_id: str) -> dict[str, Any] | None:
+        """The write-only part of a recording's storage_config, decrypted (for delivery only).
+
+        Unavailable when the configured keys cannot decrypt it (a key was dropped too early)."""
+        row = self.pool.get().execute("SELECT secrets FROM recordings WHERE id = ?", (recording_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"recording {recording_id} not found")
+        if row[0] is None:
+            return None
+        opened = self.cipher.decrypt_json(bytes(row[0]))
+        return opened if isinstance(opened, dict) else None
+
     # -- leases: which worker process runs which recording ----------------------------------
+
+    def hold_lease(self, recording_id: str, owner: str, until_ms: int) -> None:
+        """Lease one recording to ``owner`` (an operator's command); the supervisors leave it alone
+        while ``owner`` lives and the lease lasts. Renew by calling again."""
+        with self.pool.write() as conn:
+            conn.execute("UPDATE recordings SET owner = ?, lease_ms = ? WHERE id = ?", (owner, until_ms, recording_id))
+
+    def lease_of(self, recording_id: str) -> tuple[str | None, int | None]:
+        row = self.pool.get().execute("SELECT owner, lease_ms FROM recordings WHERE id = ?", (recording_id,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def claim_unfinished(self, owner: str, now: int, lease_ms: int) -> tuple[list[Recording], set[str]]:
         """Take (or keep) the recordings not yet finished whose lease is ours, free, lapsed or orphaned.
@@ -167,3 +193,60 @@ class SqliteRecordings:
     def mark_purged(self, recording_id: str, now: int) -> None:
         with self.pool.write() as conn:
             conn.execute("UPDATE recordings SET purged_ms = ? WHERE id = ?", (now, recording_id))
+
+    # -- secrets key rotation -----------------------------------------------------------------
+
+    def rotate_secrets(self, batch: int = 1000) -> dict[str, int]:
+        """Re-encrypt recordings' ``secrets`` and the sealed ``$secrets`` of apps' and meetings'
+        recording configs under the first key. One transaction per batch (read and write together,
+        so a concurrent change is never overwritten); a server keeps running beside it.
+
+        Returns counts per table, plus ``unreadable``: values no configured key opens, left as they
+        were. Running it again is harmless."""
+        counts = {"recordings": 0, "meetings": 0, "apps": 0, "unreadable": 0}
+        last = 0
+        while True:
+            with self.pool.write() as conn:
+                rows = conn.execute(
+                    "SELECT seq, secrets FROM recordings WHERE secrets IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                changed = []
+                for seq, blob in rows:
+                    try:
+                        changed.append((self.cipher.rotate(bytes(blob)), seq))
+                    except Unavailable:
+                        counts["unreadable"] += 1
+                conn.executemany("UPDATE recordings SET secrets = ? WHERE seq = ?", changed)
+            counts["recordings"] += len(changed)
+        for table in ("meetings", "apps"):
+            last = 0
+            while True:
+                with self.pool.write() as conn:
+                    rows = conn.execute(
+                        f"SELECT seq, recording_config FROM {table} "
+                        "WHERE instr(CAST(recording_config AS TEXT), '$secrets') > 0 AND seq > ? ORDER BY seq LIMIT ?",
+                        (last, batch),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    last = rows[-1][0]
+                    updates = []
+                    for seq, stored in rows:
+                        config = msgspec.json.decode(stored)
+                        storage = config.get("storage_config") if isinstance(config, dict) else None
+                        if not isinstance(storage, dict) or not isinstance(storage.get("$secrets"), str):
+                            continue
+                        sealed: str = storage["$secrets"]
+                        try:
+                            storage["$secrets"] = self.cipher.rotate(sealed.encode()).decode()
+                        except Unavailable:
+                            counts["unreadable"] += 1
+                            continue
+                        updates.append((msgspec.json.encode(config), seq))
+                    conn.executemany(f"UPDATE {table} SET recording_config = ? WHERE seq = ?", updates)
+                counts[table] += len(updates)
+        return counts

@@ -110,8 +110,8 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
 
     # -- accounts, apps, tokens -------------------------------------------------------------
 
-    def create_account(self) -> Account:
-        account = Account(id=new_account_id(), created_ms=now_ms())
+    def create_account(self, account_id: str | None = None) -> Account:
+        account = Account(id=account_id or new_account_id(), created_ms=now_ms())
         with self.pool.write() as conn:
             conn.execute("INSERT INTO accounts (id, created_ms) VALUES (?, ?)", (account.id, account.created_ms))
         return account
@@ -123,8 +123,8 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
         row = self.pool.get().execute("SELECT id, created_ms FROM accounts WHERE id = ?", (account_id,)).fetchone()
         return Account(*row) if row else None
 
-    def create_app(self, account_id: str, name: str) -> App:
-        app = App(id=new_uuid(), account_id=account_id, name=name, created_ms=now_ms())
+    def create_app(self, account_id: str, name: str, app_id: str | None = None) -> App:
+        app = App(id=app_id or new_uuid(), account_id=account_id, name=name, created_ms=now_ms())
         with self.pool.write() as conn:
             if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
                 raise NotFound(f"account {account_id} not found")

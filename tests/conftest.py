@@ -1,0 +1,56 @@
+"""Session fixtures shared by every test folder: real storage servers on 127.0.0.1.
+
+The servers are started by ``tests/storage_servers.py``: moto (S3 and IAM), Azurite (Azure
+Blob), gcp-storage-emulator plus a token endpoint (GCS) and an asyncssh SFTP server. Each fixture
+starts its server once per test process (per xdist worker), on first use, and stops it at the end
+of the session. Azurite comes from npm (.ci/run installs it into .ci/node); without it the Azure
+tests are skipped, except under CI (``CI`` set), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# tests/ holds storage_servers.py: importable whatever the import mode.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import storage_servers as servers
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.S3Server]:
+    server = servers.start_s3(tmp_path_factory.mktemp("s3-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.AzuriteServer]:
+    if servers.azurite_binary() is None:
+        reason = "azurite-blob is not installed: run `npm ci --prefix .ci/node` (as .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = servers.start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.GcsServer]:
+    server = servers.start_gcs(tmp_path_factory.mktemp("gcs-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.SftpServer]:
+    server = servers.start_sftp(tmp_path_factory.mktemp("sftp-server"))
+    yield server
+    server.stop()
