@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recordkit.domain.ratelimit import Rate
+from recordkit.errors import InvalidRequest
+
 if TYPE_CHECKING:
     from recordkit.destinations.factory import Endpoints
 
@@ -71,6 +74,9 @@ class Settings:
     bucket_region: str | None = None
     bucket_access_key: str | None = field(default=None, repr=False)
     bucket_secret: str | None = field(default=None, repr=False)
+    # Per-token request rates (REQUESTS/SECONDS, or "off"), as RealtimeKit documents them.
+    rate_limit_recordings: str = "1000/60"
+    rate_limit_other: str = "250/10"
     # Webhooks: per-attempt timeout; retries with exponential backoff and jitter (capped at 600 s).
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 2.0
@@ -157,6 +163,8 @@ class Settings:
             bucket_region=opt("RECORDKIT_BUCKET_REGION"),
             bucket_access_key=opt("RECORDKIT_BUCKET_ACCESS_KEY"),
             bucket_secret=opt("RECORDKIT_BUCKET_SECRET"),
+            rate_limit_recordings=env.get("RECORDKIT_RATE_LIMIT_RECORDINGS", "1000/60"),
+            rate_limit_other=env.get("RECORDKIT_RATE_LIMIT_OTHER", "250/10"),
             webhook_timeout_seconds=float(env.get("RECORDKIT_WEBHOOK_TIMEOUT_SECONDS", 10)),
             webhook_retry_base_seconds=float(env.get("RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS", 2)),
             webhook_max_attempts=int(env.get("RECORDKIT_WEBHOOK_MAX_ATTEMPTS", 12)),
@@ -170,6 +178,7 @@ class Settings:
 
     def check(self) -> None:
         """SettingsError naming the setting whose value cannot work."""
+        self.rate_limits()
         if self.upload_attempts < 1:
             raise SettingsError("RECORDKIT_UPLOAD_ATTEMPTS: must be at least 1")
         if not 0 <= self.upload_retry_base_seconds <= self.upload_retry_max_seconds:
@@ -188,9 +197,21 @@ class Settings:
             raise SettingsError("RECORDKIT_WEBHOOK_TIMEOUT_SECONDS: must be above 0 and at most 300")
         self.endpoints()
 
+    def rate_limits(self) -> tuple[Rate | None, Rate | None]:
+        """(recordings endpoints, the others); None: no limit."""
+        try:
+            return (
+                Rate.parse(self.rate_limit_recordings, "RECORDKIT_RATE_LIMIT_RECORDINGS"),
+                Rate.parse(self.rate_limit_other, "RECORDKIT_RATE_LIMIT_OTHER"),
+            )
+        except InvalidRequest as exc:
+            raise SettingsError(exc.message) from None
+
     def to_env(self) -> dict[str, str]:
         """The environment that rebuilds these settings in a worker process."""
         env = {
+            "RECORDKIT_RATE_LIMIT_RECORDINGS": self.rate_limit_recordings,
+            "RECORDKIT_RATE_LIMIT_OTHER": self.rate_limit_other,
             "RECORDKIT_DATA_DIR": str(self.data_dir),
             "RECORDKIT_HOST": self.host,
             "RECORDKIT_PORT": str(self.port),

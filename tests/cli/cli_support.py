@@ -29,6 +29,7 @@ def uid(name: str) -> str:
 def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
     """Run ``recordkit ARGS`` in-process, with no RECORDKIT_* variable leaking in from outside."""
     clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RECORDKIT_")}
+    clean.update({"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"})
     clean.update(env or {})
     return CliRunner().invoke(main, list(args), env=clean, catch_exceptions=False)
 
@@ -49,7 +50,8 @@ def cli_command() -> list[str]:
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}
+    return {**base, "RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -116,7 +118,8 @@ class Api:
 
     def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         async def go() -> httpx.Response:
-            app = create_app(Settings.from_env(env={}, data_dir=self.data_dir))
+            off = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
+            app = create_app(Settings.from_env(env=off, data_dir=self.data_dir))
             try:
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://recordkit.test") as client:

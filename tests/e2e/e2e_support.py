@@ -52,8 +52,13 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "recordkit.cli.main"]
 
 
+# Servers under test run without rate limits (suites send hundreds of requests a second with one
+# token); test_e2e_rate_limits.py turns them on with its own values.
+NO_RATE_LIMITS = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
+
+
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}, **NO_RATE_LIMITS}
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

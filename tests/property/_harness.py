@@ -280,7 +280,7 @@ class Api:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.settings = Settings(data_dir=tmp / "data")
+        self.settings = Settings(data_dir=tmp / "data", rate_limit_recordings="off", rate_limit_other="off")
         self.store = open_store(self.settings)
         account = self.store.create_account()
         self.account_id = account.id

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexpected
+from recordkit.api.ratelimit import RateLimit
 from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
 from recordkit.blobs.bucket import LocalBucket, open_bucket, open_signer
@@ -75,6 +76,9 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
         },
     )
     app.router.redirect_slashes = False  # Cloudflare does not redirect; a wrong path is a 404
+    recordings_rate, other_rate = settings.rate_limits()
+    if recordings_rate or other_rate:
+        app.add_middleware(RateLimit, recordings=recordings_rate, other=other_rate)
     app.state.store = store
     app.state.service = service
     app.state.supervisor = supervisor
