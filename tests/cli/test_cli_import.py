@@ -386,3 +386,21 @@ def test_broken_pretty_document_is_one_error_not_one_per_line(seeded: Seeded, tm
     assert "not a list response" in result.stderr
     assert "line " not in result.stderr
     assert seeded.api.total(seeded.app) == 0
+
+
+def test_a_file_of_blank_lines_imports_nothing(seeded: Seeded, tmp_path: Path) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_text("\n\n   \n")
+    result = invoke(
+        "import",
+        str(path),
+        "--data-dir",
+        str(seeded.data_dir),
+        "--account",
+        seeded.account,
+        "--app",
+        seeded.app,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["imported"] == 0

@@ -274,7 +274,7 @@ def test_wrong_method_on_healthz_is_405(anon: httpx.Client) -> None:
         ("GET", "{app}/sessions/7d0c4b5e-0f4e-4a52-9d37-5f2c8f1b9a10/participants", "sessions"),
         ("GET", "{app}/livestreams", "livestreams"),
         ("GET", "{app}/analytics/daywise", "analytics"),
-        ("GET", "{app}/webhooks", "webhooks"),
+        ("GET", "{app}/meetings/7d0c4b5e-0f4e-4a52-9d37-5f2c8f1b9a10/active-session", "meetings"),
     ],
 )
 def test_unimplemented_realtimekit_path_is_501_naming_it(

@@ -15,14 +15,18 @@ from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexp
 from recordkit.api.ratelimit import RateLimit
 from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
+from recordkit.api.webhooks import webhook_routes
 from recordkit.blobs.bucket import LocalBucket, open_bucket, open_signer
 from recordkit.domain.models import JSONDict
 from recordkit.domain.recordings import RecordingOps
 from recordkit.domain.service import RecordingsService
+from recordkit.domain.webhooks import WebhooksService
 from recordkit.errors import RecordKitError
 from recordkit.jobs.delivery import RetryPolicy, probe_storage
 from recordkit.jobs.supervisor import Supervisor
+from recordkit.jobs.webhooks import WebhookDispatcher, WebhookPolicy
 from recordkit.recorder.ffmpeg import FfmpegRecorder
+from recordkit.security.webhook_keys import WebhookSigner, key_path
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
 
@@ -50,6 +54,10 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     ops = RecordingOps(service, on_change=supervisor.poke, preflight=preflight if settings.storage_preflight else None)
     local = bucket.store if isinstance(bucket, LocalBucket) else None
     extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
+    hook_signer = WebhookSigner(key_path(settings.data_dir))
+    dispatcher = WebhookDispatcher(store, hook_signer, WebhookPolicy.from_settings(settings))
+    hooks = WebhooksService(service, store, service.clock)
+    extra += webhook_routes(service, hooks, hook_signer, settings.max_body_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -57,9 +65,11 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
         if settings.run_jobs:
             await asyncio.to_thread(supervisor.remove_orphans)
             task = asyncio.create_task(supervisor.run())
+        await dispatcher.start(settings.run_jobs)  # the webhook key is made here on first serve
         try:
             yield
         finally:
+            await dispatcher.aclose()
             if task is not None:
                 supervisor.stop()
                 task.cancel()
@@ -82,6 +92,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     app.state.store = store
     app.state.service = service
     app.state.supervisor = supervisor
+    app.state.webhooks = dispatcher
     app.state.settings = settings
     logging.getLogger("recordkit").debug("app created for %s", settings.data_dir)
     return app

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from recordkit.cli.webhooks import webhooks as webhooks_group
 from recordkit.domain.models import PERMISSIONS
 from recordkit.errors import RecordKitError
 from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
@@ -180,7 +181,9 @@ def init(data_dir: Path, as_json: bool) -> None:
         account, app, token = _bootstrap(store)
     finally:
         store.close()
+    from recordkit.security.webhook_keys import WebhookSigner, key_path
 
+    WebhookSigner(key_path(data_dir)).load()  # the key pair that signs webhooks, made once
     _emit(
         as_json,
         {"account_id": account, "app_id": app, "token": token},
@@ -538,6 +541,7 @@ def secrets_rotate(data_dir: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
+main.add_command(webhooks_group)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from recordkit.domain.meetings import MeetingStore
 from recordkit.domain.models import Account, App, Meeting, Principal, Recording
 from recordkit.domain.query import Page, RecordingQuery
+from recordkit.domain.webhooks import Webhook
 
 
 class RecordingStore(MeetingStore, Protocol):
@@ -85,3 +86,20 @@ class RecordingStore(MeetingStore, Protocol):
 
     def close(self) -> None: ...
 
+
+class WebhookStore(Protocol):
+    """Webhook registrations of an app (their deliveries are queued by the store, see jobs.webhooks)."""
+
+    def create_webhook(self, hook: Webhook) -> None: ...
+
+    def list_webhooks(self, app_id: str) -> list[Webhook]: ...
+
+    def get_webhook(self, app_id: str, webhook_id: str) -> Webhook | None: ...
+
+    def save_webhook(self, hook: Webhook) -> bool:
+        """Replace the stored webhook of that id (False if it is gone)."""
+        ...
+
+    def delete_webhook(self, app_id: str, webhook_id: str) -> Webhook | None:
+        """Remove it and cancel its pending deliveries; the removed webhook, or None."""
+        ...

@@ -39,6 +39,7 @@ from recordkit.store.sqlite import staging
 from recordkit.store.sqlite.connection import ConnectionPool
 from recordkit.store.sqlite.meetings import SqliteMeetings
 from recordkit.store.sqlite.recordings import SqliteRecordings
+from recordkit.store.sqlite.webhooks import SqliteWebhooks
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
@@ -83,7 +84,7 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
+class SqliteRecordingStore(SqliteRecordings, SqliteMeetings, SqliteWebhooks):
     """The default metadata store: one SQLite file under the data dir."""
 
     def __init__(self, path: Path, cipher: SecretCipher) -> None:
@@ -370,7 +371,8 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings):
                     edges.append(invoked)
             written = 0
             before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
-            for lo, hi in zip(edges, [*edges[1:], MAX_MS + 1], strict=True):
+            ends = [*edges[1:], MAX_MS + 1] if edges else []  # no edges: nothing was staged
+            for lo, hi in zip(edges, ends, strict=True):
                 window = (lo, hi)
                 with self.pool.write():
                     deltas: Counter[tuple[str, str, int]] = Counter()

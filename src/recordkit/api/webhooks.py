@@ -1,0 +1,92 @@
+"""Routes of the webhooks endpoints (the SDK's ``realtime_kit.webhooks``) and the public key.
+
+Under ``/client/v4/accounts/{account_id}/realtime/kit/{app_id}/webhooks``: create (201), list,
+``/all`` (the event names), get, replace (PUT), edit (PATCH), delete. Reads take any token of the
+account, writes a Realtime Admin one. ``GET /.well-known/webhooks.json`` serves the public key that
+verifies ``rtk-signature``, in the shape RealtimeKit serves it (no authentication).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from recordkit.api import wire
+from recordkit.api.auth import authenticate
+from recordkit.api.body import decode, read_body
+from recordkit.domain.models import Principal
+from recordkit.domain.service import RecordingsService
+from recordkit.domain.webhooks import EVENTS, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
+from recordkit.security.webhook_keys import WebhookSigner
+
+JSON = "application/json"
+KIT = "/client/v4/accounts/{account_id}/realtime/kit"
+WEBHOOKS = f"{KIT}/{{app_id}}/webhooks"
+WEBHOOK = f"{WEBHOOKS}/{{webhook_id}}"
+PUBLIC_KEY_PATH = "/.well-known/webhooks.json"
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=JSON)
+
+
+def webhook_routes(
+    service: RecordingsService, hooks: WebhooksService, signer: WebhookSigner, max_body: int
+) -> list[BaseRoute]:
+    store = service.store
+
+    def caller(request: Request, write: bool = False) -> tuple[Principal, str]:
+        principal = authenticate(request, store)
+        p = request.path_params
+        return principal, hooks.app_id(principal, p["account_id"], p["app_id"], write=write)
+
+    async def create(request: Request) -> Response:
+        _, app_id = caller(request, write=True)
+        body = decode(await read_body(request, max_body), WebhookBody)
+        return _json(wire.ok(webhook_wire(hooks.create(app_id, body))), status=201)
+
+    async def list_all(request: Request) -> Response:
+        _, app_id = caller(request)
+        return _json(wire.ok([webhook_wire(h) for h in hooks.list_all(app_id)]))
+
+    async def events(request: Request) -> Response:
+        caller(request)
+        return _json(wire.ok(list(EVENTS)))
+
+    async def get_one(request: Request) -> Response:
+        _, app_id = caller(request)
+        return _json(wire.ok(webhook_wire(hooks.get(app_id, request.path_params["webhook_id"]))))
+
+    async def replace(request: Request) -> Response:
+        _, app_id = caller(request, write=True)
+        body = decode(await read_body(request, max_body), WebhookBody)
+        return _json(wire.ok(webhook_wire(hooks.replace(app_id, request.path_params["webhook_id"], body))))
+
+    async def edit(request: Request) -> Response:
+        _, app_id = caller(request, write=True)
+        patch = decode(await read_body(request, max_body), WebhookPatch)
+        return _json(wire.ok(webhook_wire(hooks.edit(app_id, request.path_params["webhook_id"], patch))))
+
+    async def delete(request: Request) -> Response:
+        _, app_id = caller(request, write=True)
+        return _json(wire.ok(webhook_wire(hooks.delete(app_id, request.path_params["webhook_id"]))))
+
+    async def public_key(request: Request) -> Response:
+        pem = await run_in_threadpool(signer.public_pem)  # made on first need: RSA takes a moment
+        return _json(wire.encode({"success": True, "data": {"publicKey": pem}, "message": ""}))
+
+    key_route = Route(PUBLIC_KEY_PATH, public_key, methods=["GET"])
+    if not hasattr(store, "create_webhook"):  # a store that keeps no webhooks: the fallback says 501
+        return [key_route]
+    return [
+        Route(WEBHOOKS, create, methods=["POST"]),
+        Route(WEBHOOKS, list_all, methods=["GET"]),
+        Route(f"{WEBHOOKS}/all", events, methods=["GET"]),
+        Route(WEBHOOK, get_one, methods=["GET"]),
+        Route(WEBHOOK, replace, methods=["PUT"]),
+        Route(WEBHOOK, edit, methods=["PATCH"]),
+        Route(WEBHOOK, delete, methods=["DELETE"]),
+        key_route,
+    ]
