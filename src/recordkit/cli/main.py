@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from recordkit.cli.recordings_cmd import register as register_remote_recordings
+from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
 from recordkit.domain.models import PERMISSIONS
 from recordkit.errors import RecordKitError
@@ -542,6 +544,8 @@ def secrets_rotate(data_dir: Path, as_json: bool) -> None:
 
 
 main.add_command(webhooks_group)
+register_remote_recordings(recordings)  # list, get, start, pause, resume, stop, download (over HTTP)
+main.add_command(sync_command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,422 @@
+"""What the sync and async clients share: settings, retry decisions, and every call as data.
+
+A ``Call`` is one API operation ready to send (method, path, query, body) plus how to read its
+answer; ``Client`` and ``AsyncClient`` only differ in how they send it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from recordkit.client.errors import RecordKitClientError
+from recordkit.client.models import (
+    App,
+    AppPage,
+    CreatedApp,
+    Envelope,
+    Meeting,
+    MeetingPage,
+    Recording,
+    RecordingPage,
+    TrackStarted,
+    Webhook,
+    format_time,
+)
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+TOKEN_VARIABLES = ("CLOUDFLARE_API_TOKEN", "RECORDKIT_TOKEN")
+USER_AGENT = "recordkit-python-client/0.1.0"
+
+TimeArg = str | datetime
+Query = list[tuple[str, str]]
+
+
+def resolve_token(api_token: str | None) -> str:
+    if api_token:
+        return api_token
+    for name in TOKEN_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return value
+    raise RecordKitClientError("no API token: pass api_token=, or set CLOUDFLARE_API_TOKEN or RECORDKIT_TOKEN")
+
+
+def normalise_base_url(base_url: str | None) -> str:
+    return (base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+# -- retries ---------------------------------------------------------------------------------------
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The server's wait hint: ``retry-after-ms``, else ``retry-after`` in seconds or as an HTTP date."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    millis = lower.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a request again.
+
+    Retried: 429 and 5xx answers (not 501, which no retry fixes), and requests that got no
+    answer: connection errors and timeouts, except a POST that may have reached the server (a
+    retried start could start twice; a refused connection is retried, it never arrived). A
+    ``x-should-retry: false`` header forbids the retry, ``true`` asks for one. The wait is the
+    server's ``retry-after`` (or ``retry-after-ms``) when it gives one up to ``max_retry_after``
+    seconds, else exponential backoff from ``backoff_base`` doubling up to ``backoff_max``, less up
+    to 25 % jitter. ``max_retries`` bounds the retries (attempts = max_retries + 1)."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    max_retry_after: float = 60.0
+    statuses: frozenset[int] = field(default_factory=lambda: frozenset({408, 429, 500, 502, 503, 504}))
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries: must be >= 0")
+
+    def backoff(self, retries_taken: int) -> float:
+        delay: float = min(self.backoff_base * 2.0 ** min(retries_taken, 30), self.backoff_max)
+        return delay * (1 - 0.25 * random.random())
+
+    def after_response(self, response: httpx.Response, retries_taken: int) -> float | None:
+        """Seconds to wait before the next attempt, or None: this answer is final."""
+        if retries_taken >= self.max_retries:
+            return None
+        hint = response.headers.get("x-should-retry")
+        if hint == "false":
+            return None
+        if hint != "true" and not (response.status_code in self.statuses or response.status_code >= 505):
+            return None
+        wait = retry_after_seconds(response.headers)
+        if wait is not None and wait <= self.max_retry_after:
+            return wait
+        return self.backoff(retries_taken)
+
+    def after_error(self, method: str, error: httpx.TransportError, retries_taken: int) -> float | None:
+        if retries_taken >= self.max_retries:
+            return None
+        if method.upper() == "POST" and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+            return None  # the server may have acted on it
+        return self.backoff(retries_taken)
+
+
+# -- calls ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    decode: Callable[[bytes], T]
+    params: Query = field(default_factory=list)
+    body: dict[str, Any] | None = None
+
+
+def _decoder(kind: Any) -> Callable[[bytes], Any]:
+    return msgspec.json.Decoder(kind).decode
+
+
+_recording = _decoder(Envelope[Recording])
+_meeting = _decoder(Envelope[Meeting])
+_app = _decoder(Envelope[App])
+_created_app = _decoder(Envelope[CreatedApp])
+_track = _decoder(Envelope[TrackStarted])
+_webhook = _decoder(Envelope[Webhook])
+_webhooks = _decoder(Envelope[list[Webhook]])
+_recording_page = _decoder(RecordingPage)
+_meeting_page = _decoder(MeetingPage)
+_app_page = _decoder(AppPage)
+
+
+def _read_recording(body: bytes) -> Recording:
+    return _recording(body).data  # type: ignore[no-any-return]
+
+
+def _read_meeting(body: bytes) -> Meeting:
+    return _meeting(body).data  # type: ignore[no-any-return]
+
+
+def _read_app(body: bytes) -> App:
+    return _app(body).data  # type: ignore[no-any-return]
+
+
+def _read_created_app(body: bytes) -> App:
+    return _created_app(body).data.app  # type: ignore[no-any-return]
+
+
+def _read_track(body: bytes) -> Recording:
+    return _track(body).data.recording  # type: ignore[no-any-return]
+
+
+def _read_webhook(body: bytes) -> Webhook:
+    return _webhook(body).data  # type: ignore[no-any-return]
+
+
+def _read_webhooks(body: bytes) -> list[Webhook]:
+    return _webhooks(body).data  # type: ignore[no-any-return]
+
+
+def _read_recording_page(body: bytes) -> RecordingPage:
+    return _recording_page(body)  # type: ignore[no-any-return]
+
+
+def _read_meeting_page(body: bytes) -> MeetingPage:
+    return _meeting_page(body)  # type: ignore[no-any-return]
+
+
+def _read_app_page(body: bytes) -> AppPage:
+    return _app_page(body)  # type: ignore[no-any-return]
+
+
+def segment(value: str, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
+    return quote(value, safe="")
+
+
+def kit(account_id: str, app_id: str | None = None) -> str:
+    base = f"/accounts/{segment(account_id, 'account_id')}/realtime/kit"
+    return base if app_id is None else f"{base}/{segment(app_id, 'app_id')}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def query(**values: Any) -> Query:
+    """Query parameters, skipping None; a sequence repeats its key (``status=A&status=B``)."""
+    out: Query = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            out.append((key, _value(value)))
+        else:
+            out.extend((key, _value(v)) for v in value)
+    return out
+
+
+def body(**values: Any) -> dict[str, Any]:
+    """A JSON body of the given fields, skipping None."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# Recordings ----------------------------------------------------------------------------------------
+
+
+def get_recordings(
+    account_id: str,
+    app_id: str,
+    *,
+    meeting_id: str | None = None,
+    page_no: int | None = None,
+    per_page: int | None = None,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    start_time: TimeArg | None = None,
+    end_time: TimeArg | None = None,
+    expired: bool | None = None,
+    search: str | None = None,
+    status: str | Sequence[str] | None = None,
+) -> Call[RecordingPage]:
+    params = query(
+        meeting_id=meeting_id,
+        page_no=page_no,
+        per_page=per_page,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        start_time=start_time,
+        end_time=end_time,
+        expired=expired,
+        search=search,
+        status=status,
+    )
+    return Call("GET", f"{kit(account_id, app_id)}/recordings", _read_recording_page, params)
+
+
+def get_recording(account_id: str, app_id: str, recording_id: str) -> Call[Recording]:
+    path = f"{kit(account_id, app_id)}/recordings/{segment(recording_id, 'recording_id')}"
+    return Call("GET", path, _read_recording)
+
+
+def start_recording(account_id: str, app_id: str, fields: dict[str, Any]) -> Call[Recording]:
+    return Call("POST", f"{kit(account_id, app_id)}/recordings", _read_recording, body=body(**fields))
+
+
+def act_on_recording(account_id: str, app_id: str, recording_id: str, action: str) -> Call[Recording]:
+    if action not in ("stop", "pause", "resume"):
+        raise ValueError(f"action: must be stop, pause or resume, not {action!r}")
+    path = f"{kit(account_id, app_id)}/recordings/{segment(recording_id, 'recording_id')}"
+    return Call("PUT", path, _read_recording, body={"action": action})
+
+
+def get_active_recording(account_id: str, app_id: str, meeting_id: str) -> Call[Recording]:
+    path = f"{kit(account_id, app_id)}/recordings/active-recording/{segment(meeting_id, 'meeting_id')}"
+    return Call("GET", path, _read_recording)
+
+
+def start_track_recording(account_id: str, app_id: str, fields: dict[str, Any]) -> Call[Recording]:
+    return Call("POST", f"{kit(account_id, app_id)}/recordings/track", _read_track, body=body(**fields))
+
+
+# Meetings ------------------------------------------------------------------------------------------
+
+
+def create_meeting(account_id: str, app_id: str, fields: dict[str, Any]) -> Call[Meeting]:
+    return Call("POST", f"{kit(account_id, app_id)}/meetings", _read_meeting, body=body(**fields))
+
+
+def get_meetings(
+    account_id: str,
+    app_id: str,
+    *,
+    page_no: int | None = None,
+    per_page: int | None = None,
+    search: str | None = None,
+    status: str | None = None,
+    start_time: TimeArg | None = None,
+    end_time: TimeArg | None = None,
+) -> Call[MeetingPage]:
+    params = query(
+        page_no=page_no, per_page=per_page, search=search, status=status, start_time=start_time, end_time=end_time
+    )
+    return Call("GET", f"{kit(account_id, app_id)}/meetings", _read_meeting_page, params)
+
+
+def get_meeting(account_id: str, app_id: str, meeting_id: str) -> Call[Meeting]:
+    return Call("GET", f"{kit(account_id, app_id)}/meetings/{segment(meeting_id, 'meeting_id')}", _read_meeting)
+
+
+# Apps ----------------------------------------------------------------------------------------------
+
+
+def create_app(account_id: str, name: str) -> Call[App]:
+    return Call("POST", f"{kit(account_id)}/apps", _read_created_app, body={"name": name})
+
+
+def get_apps(
+    account_id: str,
+    *,
+    page_no: int | None = None,
+    per_page: int | None = None,
+    search: str | None = None,
+    sort_order: str | None = None,
+) -> Call[AppPage]:
+    params = query(page_no=page_no, per_page=per_page, search=search, sort_order=sort_order)
+    return Call("GET", f"{kit(account_id)}/apps", _read_app_page, params)
+
+
+def get_app(account_id: str, app_id: str) -> Call[App]:
+    return Call("GET", f"{kit(account_id)}/apps/{segment(app_id, 'app_id')}", _read_app)
+
+
+# Webhooks ------------------------------------------------------------------------------------------
+
+
+def create_webhook(account_id: str, app_id: str, fields: dict[str, Any]) -> Call[Webhook]:
+    return Call("POST", f"{kit(account_id, app_id)}/webhooks", _read_webhook, body=body(**fields))
+
+
+def get_webhooks(account_id: str, app_id: str) -> Call[list[Webhook]]:
+    return Call("GET", f"{kit(account_id, app_id)}/webhooks", _read_webhooks)
+
+
+def _webhook_path(account_id: str, app_id: str, webhook_id: str) -> str:
+    return f"{kit(account_id, app_id)}/webhooks/{segment(webhook_id, 'webhook_id')}"
+
+
+def get_webhook(account_id: str, app_id: str, webhook_id: str) -> Call[Webhook]:
+    return Call("GET", _webhook_path(account_id, app_id, webhook_id), _read_webhook)
+
+
+def replace_webhook(account_id: str, app_id: str, webhook_id: str, fields: dict[str, Any]) -> Call[Webhook]:
+    return Call("PUT", _webhook_path(account_id, app_id, webhook_id), _read_webhook, body=body(**fields))
+
+
+def edit_webhook(account_id: str, app_id: str, webhook_id: str, fields: dict[str, Any]) -> Call[Webhook]:
+    return Call("PATCH", _webhook_path(account_id, app_id, webhook_id), _read_webhook, body=body(**fields))
+
+
+def delete_webhook(account_id: str, app_id: str, webhook_id: str) -> Call[Webhook]:
+    return Call("DELETE", _webhook_path(account_id, app_id, webhook_id), _read_webhook)
+
+
+# Paging --------------------------------------------------------------------------------------------
+
+
+def next_page(page_no: int, returned: int, paging: Any) -> int | None:
+    """The page after ``page_no``, or None when this one was the last."""
+    if returned == 0:
+        return None
+    if paging is not None and paging.end_offset >= paging.total_count:
+        return None
+    return page_no + 1
+
+
+# Downloads -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A finished download: where, how many bytes, what the server announced."""
+
+    path: str
+    size: int
+    content_length: int | None
+    content_type: str | None
+
+
+def content_length(response: httpx.Response) -> int | None:
+    if response.headers.get("content-encoding", "identity") not in ("identity", ""):
+        return None  # the length of the encoded bytes, not of the file
+    value = response.headers.get("content-length")
+    return int(value) if value and value.isdigit() else None
+
+
+def resumed_from(response: httpx.Response, offset: int) -> bool:
+    """A 206 answer to ``Range: bytes=offset-`` that really starts at ``offset``."""
+    if response.status_code != 206:
+        return False
+    value = response.headers.get("content-range", "")
+    unit, _, rest = value.partition(" ")
+    start = rest.split("-", 1)[0]
+    return unit == "bytes" and start.isdigit() and int(start) == offset

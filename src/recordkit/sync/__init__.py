@@ -1,0 +1,1 @@
+"""Archiving recordings from a RealtimeKit-compatible server into this data dir (``recordkit sync``)."""
