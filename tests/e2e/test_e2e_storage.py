@@ -271,6 +271,14 @@ def stays_down_flow(kit: Kit, stores: Stores) -> Run:
     return run
 
 
+def nowhere_flow(kit: Kit) -> Run:
+    """Neither the bucket nor a storage_config: accepted, recorded, then ERRORED "no destination"."""
+    run = Run({}, prefix="rk_nowhere")
+    run.rec_id = record(kit, "nowhere", realtimekit_bucket_config={"enabled": False})
+    run.final = kit.wait(run.rec_id, {"UPLOADED", "ERRORED"}, UPLOAD_TIMEOUT)
+    return run
+
+
 @pytest.fixture(scope="module")
 def runs(server: tuple[RkServer, Tenant], stores: Stores) -> Iterator[dict[str, Run | BaseException]]:
     srv, tenant = server
@@ -285,6 +293,7 @@ def runs(server: tuple[RkServer, Tenant], stores: Stores) -> Iterator[dict[str, 
         )
         jobs["comes-back"] = partial(down_then_back_flow, kit, srv, stores)
         jobs["stays-down"] = partial(stays_down_flow, kit, stores)
+        jobs["nowhere"] = partial(nowhere_flow, kit)
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(job) for name, job in jobs.items()}
             out: dict[str, Run | BaseException] = {}
@@ -419,6 +428,15 @@ def test_a_destination_that_stays_down_ends_errored_then_retry_upload_delivers(
     assert refused.returncode != 0 and "only an ERRORED recording can be retried" in refused.stderr
 
 
+def test_neither_bucket_nor_destination_ends_errored_no_destination(
+    runs: dict[str, Run | BaseException], server: tuple[RkServer, Tenant]
+) -> None:
+    run = run_of(runs, "nowhere")
+    assert run.final.status == "ERRORED", server[0].log()[-3000:]
+    assert run.final.download_url is None
+    assert "no destination" in (db_recording(server[0], run.rec_id).error or "")
+
+
 def db_recording(srv: RkServer, rec_id: str) -> Any:
     from recordkit.settings import Settings
     from recordkit.store.factory import open_store
@@ -444,10 +462,6 @@ def test_a_start_that_lacks_a_field_is_a_400_naming_it(server: tuple[RkServer, T
             assert resp.status_code == 400, resp.text
             assert resp.json() == {"success": False, "error": {"code": 400, "message": resp.json()["error"]["message"]}}
             assert resp.json()["error"]["message"].startswith(message), resp.text
-        nowhere = http.post(
-            f"{tenant.kit}/recordings", json={"meeting_id": meeting, "realtimekit_bucket_config": {"enabled": False}}
-        )
-        assert nowhere.status_code == 400 and "no destination" in nowhere.json()["error"]["message"]
         bad_meeting = http.post(
             f"{tenant.kit}/meetings", json={"recording_config": {"storage_config": {"type": "azure", "bucket": "c"}}}
         )

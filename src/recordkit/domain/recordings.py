@@ -94,17 +94,13 @@ def bucket_enabled(config: JSONDict | None) -> bool:
 
 
 def check_outputs(config: JSONDict) -> None:
-    """The effective storage_config is complete for its type, and the files have somewhere to go."""
+    """The effective storage_config is complete for its type (a start with neither it nor the bucket
+    is accepted, as RealtimeKit does, and ends ERRORED "no destination" once recorded)."""
     storage = config.get("storage_config")
     if storage is not None:
         from recordkit.destinations.config import validate_storage_config
 
         validate_storage_config(storage)
-    elif not bucket_enabled(config):
-        raise InvalidRequest(
-            "storage_config is required when realtimekit_bucket_config.enabled is false "
-            "(the recording would have no destination)"
-        )
 
 
 def output_name(recording_id: str, prefix: str | None, extension: str) -> str:

@@ -17,7 +17,7 @@ A recording reaches this step UPLOADING with its files already in the RecordKit 
   copy, so nothing is lost: ``recordkit recordings retry-upload`` delivers it later.
 
 With no ``storage_config`` the bucket is the destination (UPLOADED at once); with neither the
-recording ends ERRORED ("no destination"); the API refuses such a start already.
+recording ends ERRORED ("no destination"), as issue 4 asks; the bucket copy is kept.
 """
 
 from __future__ import annotations
