@@ -3,8 +3,9 @@
     .venv/bin/python bench/run_all.py [--quick] [--reuse] [--no-docs]
 
 Order: gen.py (1,000,000 lines; --quick 10,000), list_scale.py, explain_list.py (on list_scale's
-data dir), throughput.py. Each runs as its own process; its output is shown as it comes and kept.
-Full sizes take about 10 minutes on 2 cores (the 1,000,000-recording import is most of it).
+data dir), throughput.py, workers.py, soak.py. Each runs as its own process; its output is shown as it comes
+and kept. Full sizes take about 10 minutes on 2 cores (the 1,000,000-recording import is most of it), plus
+the soak: 2 minutes here by default (--soak-minutes; bench/soak.py alone runs 10), --quick 1 minute.
 """
 
 from __future__ import annotations
@@ -98,6 +99,29 @@ def summary() -> list[str]:
                 f"- The same with every request missing the page cache: {tput['uncached_ratio']:.2f} "
                 f"({tput['median_rps']['uncached']:,.0f} req/s)."
             )
+    workers = load("workers.json")
+    if workers and "middleware_cost" in workers:
+        rps = workers["median_rps"]
+        lines.append(
+            f"- List throughput, `--workers 2` / `--workers 1`: {workers['ratio_2_to_1']:.2f} "
+            f"({rps['--workers 2']:,.0f} vs {rps['--workers 1']:,.0f} req/s; the load generator on the same 2 cores)."
+        )
+        cost = 100 * workers["middleware_cost"]["middleware"]
+        lines.append(
+            f"- The operations middleware (request ids + metrics) costs {cost:.1f}% of list req/s "
+            f"({rps['metrics on (default)']:,.0f} vs {rps['no middleware (before it)']:,.0f})."
+        )
+    soak = load("soak.json")
+    if soak:
+        errors = sum(r["errors"] for r in soak["requests"].values()) + sum(
+            sum(c.values()) for k, c in soak["errors"].items() if k not in soak["requests"]
+        )
+        rss = soak["rss_mib"]
+        lines.append(
+            f"- Soak, {soak['minutes']:g} min at {soak['rate']:g} req/s plus recordings: {errors} errors; RSS "
+            f"{rss['start']:.0f} -> {rss['middle']:.0f} -> {rss['end']:.0f} MiB, second-half slope "
+            f"{rss['second_half_slope_mib_per_min']:+.2f} MiB/min ({'flat' if rss['flat'] else '**not flat**'})."
+        )
     return lines
 
 
@@ -106,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     parser.add_argument("--reuse", action="store_true", help="list_scale.py reuses its data dir if present")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument(
+        "--soak-minutes", type=float, default=None, help="length of bench/soak.py's load (default 2; --quick 1)"
+    )
     args = parser.parse_args(argv)
+    soak_minutes = args.soak_minutes or (1.0 if args.quick else 2.0)
     quick = ["--quick"] if args.quick else []
     out_dir()
     started = time.strftime("%Y-%m-%d %H:%M %Z")
@@ -117,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         ("list_scale.py", [*quick, *(["--reuse"] if args.reuse else [])], 1800),
         ("explain_list.py", [*quick, "--statements", "2"], 600),
         ("throughput.py", quick, 900),
+        ("workers.py", quick, 900),
+        ("soak.py", ["--minutes", f"{soak_minutes:g}"], soak_minutes * 60 + 420),
     ]
     outputs: dict[str, tuple[int, str, float]] = {}
     for script, script_args, timeout in steps:
@@ -150,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         ".venv/bin/python bench/list_scale.py [--quick] [--reuse]",
         ".venv/bin/python bench/explain_list.py [--kind search] [--all]   # after list_scale.py",
         ".venv/bin/python bench/throughput.py [--quick]",
+        ".venv/bin/python bench/workers.py [--quick]       # --workers 2 against --workers 1",
+        ".venv/bin/python bench/soak.py [--minutes 10]      # fixed-rate mixed load: errors and memory",
         "```",
         "",
         "Each script prints a table and writes JSON under `bench/out/` (git-ignored). The machine is",
@@ -168,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         ("list_scale.py", "List latency, big app vs small app (`bench/list_scale.py`)"),
         ("explain_list.py", "Where the slow kinds spend their time (`bench/explain_list.py`)"),
         ("throughput.py", "Throughput, RecordKit vs bare Starlette (`bench/throughput.py`)"),
+        ("workers.py", "Throughput, 2 workers vs 1, and what the metrics middleware costs (`bench/workers.py`)"),
+        ("soak.py", f"Soak (bench/soak.py --minutes {soak_minutes:g})"),
     )
     for script, title in sections:
         code, text, seconds = outputs[script]

@@ -62,9 +62,11 @@ end
 """
 
 
-def run_wrk(url: str, token: str, seconds: float, connections: int, bust: bool = False) -> dict[str, Any]:
+def run_wrk(
+    url: str, token: str, seconds: float, connections: int, bust: bool = False, *, pinned: bool = True
+) -> dict[str, Any]:
     cmd = [
-        *pin(1),
+        *(pin(1) if pinned else []),
         "wrk",
         "-t1",
         f"-c{connections}",

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,29 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Sf
     server = servers.start_sftp(tmp_path_factory.mktemp("sftp-server"))
     yield server
     server.stop()
+
+
+# -- PostgreSQL (tests/pg_support.py): one throwaway cluster per test process, a database per test --
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """Skipped where no PostgreSQL server binaries are installed, except under CI (``CI`` set)."""
+    import pg_support
+
+    reason = pg_support.unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = pg_support.PgCluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A fresh database with every migration applied (copied from a template: a few ms)."""
+    url: str = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)

@@ -34,7 +34,7 @@ BATCH = 20_000  # rows converted between checks of their ids (pass one)
 # Rows per write transaction (pass two): bigger batches touch the id and meeting indexes' pages fewer
 # times (1M rows: 87 s in batches of 20,000, 55 s in 100,000); a server beside the import waits for
 # the writer lock up to a couple of seconds per batch (its busy timeout is 15 s).
-WRITE_BATCH = 100_000
+WRITE_BATCH = 100_000  # RECORDKIT_IMPORT_BATCH overrides it (tests make small batches to crash between)
 PARALLEL_FROM_BYTES = 8 << 20  # below this, forking workers costs more than it saves
 MAX_ERRORS = 20
 
@@ -125,10 +125,16 @@ def import_file(
     path: Path,
     app_id: str,
     progress: Progress | None = None,
-    batch_size: int = WRITE_BATCH,
+    batch_size: int | None = None,
     workers: int | None = None,
 ) -> ImportReport:
-    """Check and convert every line (pass one, on every core), then write them (pass two)."""
+    """Check and convert every line (pass one, on every core), then write them (pass two).
+
+    Killed in pass one, nothing was written. Killed in pass two, the file's meetings and whole
+    batches of recordings are in (a batch is a run of ``invoked_time``; its rows and its counters
+    commit together: never part of a line, never a count off) and the rest is not; importing the
+    file again completes it (the same ids are updated, not added)."""
+    batch_size = batch_size or int(os.environ.get("RECORDKIT_IMPORT_BATCH") or WRITE_BATCH)
     report = ImportReport()
     tick = progress or (lambda n: None)
     with tempfile.TemporaryDirectory(prefix="recordkit-import-") as scratch:

@@ -41,6 +41,18 @@ def _flag(value: str | None, default: bool) -> bool:
     return default
 
 
+def _on_off(value: str | None, name: str, default: bool) -> bool:
+    """A switch that refuses what it does not understand (a typo must not leave it in a surprising state)."""
+    if value is None or not value.strip():
+        return default
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"{name}: must be on or off")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(DEFAULT_DATA_DIR)
@@ -62,7 +74,9 @@ class Settings:
     azure_endpoint_url: str | None = None
     gcs_endpoint_url: str | None = None
     sftp_known_hosts: str | None = None
-    sftp_allow_private: bool = True
+    # The address policy (recordkit.security.netpolicy): may a recording's url, an SFTP host and a
+    # webhook URL be loopback, private or link-local? Off in production; local development and tests.
+    allow_private_network: bool = False
     # Delivery to a destination: attempts, exponential backoff with jitter (capped).
     upload_attempts: int = DEFAULT_UPLOAD_ATTEMPTS
     upload_retry_base_seconds: float = DEFAULT_UPLOAD_RETRY_BASE_SECONDS
@@ -81,6 +95,11 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 2.0
     webhook_max_attempts: int = 12
+    # Operations (recordkit.ops): GET /metrics on or off, and the bearer token it then asks for
+    # (none: open); where the worker processes of `serve --workers N` share their metrics.
+    metrics: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_dir: Path | None = None
 
     @property
     def database_path(self) -> Path:
@@ -117,7 +136,7 @@ class Settings:
                 azure=self.azure_endpoint_url,
                 gcs=self.gcs_endpoint_url,
                 sftp_known_hosts=self.sftp_known_hosts,
-                sftp_allow_private=self.sftp_allow_private,
+                sftp_allow_private=self.allow_private_network,
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
@@ -138,7 +157,7 @@ class Settings:
             secret_keys=tuple(k.strip() for k in env.get("RECORDKIT_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=opt("RECORDKIT_PUBLIC_URL"),
             max_body_bytes=int(env.get("RECORDKIT_MAX_BODY_BYTES", MAX_BODY_BYTES)),
-            log_json=env.get("RECORDKIT_LOG_JSON", "").lower() in ("1", "true", "yes"),
+            log_json=_flag(env.get("RECORDKIT_LOG_JSON"), False),
             download_ttl_seconds=int(env.get("RECORDKIT_DOWNLOAD_TTL_SECONDS", 7 * 86400)),
             ffmpeg=env.get("RECORDKIT_FFMPEG", "ffmpeg"),
             ffprobe=env.get("RECORDKIT_FFPROBE", "ffprobe"),
@@ -149,7 +168,7 @@ class Settings:
             azure_endpoint_url=opt("RECORDKIT_AZURE_ENDPOINT_URL"),
             gcs_endpoint_url=opt("RECORDKIT_GCS_ENDPOINT_URL"),
             sftp_known_hosts=opt("RECORDKIT_SFTP_KNOWN_HOSTS"),
-            sftp_allow_private=_flag(env.get("RECORDKIT_SFTP_ALLOW_PRIVATE"), True),
+            allow_private_network=_flag(env.get("RECORDKIT_ALLOW_PRIVATE_NETWORK"), False),
             upload_attempts=int(env.get("RECORDKIT_UPLOAD_ATTEMPTS", DEFAULT_UPLOAD_ATTEMPTS)),
             upload_retry_base_seconds=float(
                 env.get("RECORDKIT_UPLOAD_RETRY_BASE_SECONDS", DEFAULT_UPLOAD_RETRY_BASE_SECONDS)
@@ -168,6 +187,9 @@ class Settings:
             webhook_timeout_seconds=float(env.get("RECORDKIT_WEBHOOK_TIMEOUT_SECONDS", 10)),
             webhook_retry_base_seconds=float(env.get("RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS", 2)),
             webhook_max_attempts=int(env.get("RECORDKIT_WEBHOOK_MAX_ATTEMPTS", 12)),
+            metrics=_on_off(env.get("RECORDKIT_METRICS"), "RECORDKIT_METRICS", True),
+            metrics_token=opt("RECORDKIT_METRICS_TOKEN"),
+            metrics_dir=Path(env["RECORDKIT_METRICS_DIR"]) if env.get("RECORDKIT_METRICS_DIR") else None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
@@ -222,7 +244,7 @@ class Settings:
             "RECORDKIT_FFPROBE": self.ffprobe,
             "RECORDKIT_RUN_JOBS": "1" if self.run_jobs else "0",
             "RECORDKIT_RETENTION_INTERVAL_SECONDS": str(self.retention_interval_seconds),
-            "RECORDKIT_SFTP_ALLOW_PRIVATE": "1" if self.sftp_allow_private else "0",
+            "RECORDKIT_ALLOW_PRIVATE_NETWORK": "1" if self.allow_private_network else "0",
             "RECORDKIT_UPLOAD_ATTEMPTS": str(self.upload_attempts),
             "RECORDKIT_UPLOAD_RETRY_BASE_SECONDS": str(self.upload_retry_base_seconds),
             "RECORDKIT_UPLOAD_RETRY_MAX_SECONDS": str(self.upload_retry_max_seconds),
@@ -230,6 +252,7 @@ class Settings:
             "RECORDKIT_WEBHOOK_TIMEOUT_SECONDS": str(self.webhook_timeout_seconds),
             "RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS": str(self.webhook_retry_base_seconds),
             "RECORDKIT_WEBHOOK_MAX_ATTEMPTS": str(self.webhook_max_attempts),
+            "RECORDKIT_METRICS": "on" if self.metrics else "off",
         }
         if self.secret_keys:
             env["RECORDKIT_SECRET_KEYS"] = ",".join(self.secret_keys)
@@ -246,6 +269,8 @@ class Settings:
             "RECORDKIT_BUCKET_REGION": self.bucket_region,
             "RECORDKIT_BUCKET_ACCESS_KEY": self.bucket_access_key,
             "RECORDKIT_BUCKET_SECRET": self.bucket_secret,
+            "RECORDKIT_METRICS_TOKEN": self.metrics_token,
+            "RECORDKIT_METRICS_DIR": str(self.metrics_dir) if self.metrics_dir else None,
         }
         env.update({k: v for k, v in optional.items() if v})
         return env

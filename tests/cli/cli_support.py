@@ -51,7 +51,12 @@ def cli_command() -> list[str]:
 
 def clean_env() -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}
-    return {**base, "RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
+    return {
+        **base,
+        "RECORDKIT_RATE_LIMIT_RECORDINGS": "off",
+        "RECORDKIT_RATE_LIMIT_OTHER": "off",
+        "RECORDKIT_ALLOW_PRIVATE_NETWORK": "true",
+    }
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,7 +123,11 @@ class Api:
 
     def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         async def go() -> httpx.Response:
-            off = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
+            off = {
+                "RECORDKIT_RATE_LIMIT_RECORDINGS": "off",
+                "RECORDKIT_RATE_LIMIT_OTHER": "off",
+                "RECORDKIT_ALLOW_PRIVATE_NETWORK": "true",
+            }
             app = create_app(Settings.from_env(env=off, data_dir=self.data_dir))
             try:
                 transport = httpx.ASGITransport(app=app)

@@ -193,7 +193,7 @@ def test_endpoints_from_env() -> None:
         "RECORDKIT_AZURE_ENDPOINT_URL": "http://127.0.0.1:10000/{account}",
         "RECORDKIT_GCS_ENDPOINT_URL": "",
         "RECORDKIT_SFTP_KNOWN_HOSTS": "/etc/recordkit/known_hosts",
-        "RECORDKIT_SFTP_ALLOW_PRIVATE": "0",
+        "RECORDKIT_ALLOW_PRIVATE_NETWORK": "0",
     }
     assert Endpoints.from_env(env) == Endpoints(
         aws="http://127.0.0.1:9000",
@@ -203,7 +203,8 @@ def test_endpoints_from_env() -> None:
         sftp_known_hosts="/etc/recordkit/known_hosts",
         sftp_allow_private=False,
     )
-    assert Endpoints.from_env({}) == Endpoints()
+    assert Endpoints.from_env({}) == Endpoints(sftp_allow_private=False)  # the address policy is on by default
+    assert Endpoints.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"}).sftp_allow_private is True
     with pytest.raises(ValueError, match="RECORDKIT_GCS_ENDPOINT_URL: must be an http"):
         Endpoints(gcs="ftp://x")
 

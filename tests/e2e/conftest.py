@@ -11,7 +11,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,32 +33,63 @@ from e2e_support import (
     clean_env,
     cli_command,
     cli_json,
+    database_env,
     free_port,
     generate_main,
     make_meeting,
     make_recording,
     run_cli,
     stop_process,
+    use_database,
     write_jsonl,
 )
 
+# Every test of the shared world runs on both stores: SQLite in the data dir, and PostgreSQL (a
+# fresh database on the session's throwaway cluster, tests/pg_support.py; skipped where none is
+# installed, failed under CI). Each store's server and world are made once, on first use, and kept
+# while pytest moves between the parameters.
+STORES = ["sqlite", "postgres"]
+
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("e2e-server")
+def _servers() -> Iterator[dict[str, Server]]:
+    started: dict[str, Server] = {}
+    yield started
+    for srv in started.values():
+        stop_process(srv.proc)
+
+
+@pytest.fixture(scope="session", params=STORES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, _servers: dict[str, Server]
+) -> Server:
+    kind: str = request.param
+    if kind not in _servers:
+        database_url = None
+        if kind == "postgres":
+            cluster = request.getfixturevalue("pg_cluster")
+            database_url = cluster.new_database()
+        srv = _servers[kind] = _start_server(tmp_path_factory.mktemp(f"e2e-server-{kind}"), database_url)
+        if database_url:
+            cluster.before_stop.append(lambda: stop_process(srv.proc))  # the server goes before its database
+    return _servers[kind]
+
+
+def _start_server(root: Path, database_url: str | None) -> Server:
     data_dir = root / "data"
     log_path = root / "server.log"
     port = free_port()
+    use_database(data_dir, database_url)
     with log_path.open("wb") as log:
         started = time.perf_counter()
         proc = subprocess.Popen(
             [*cli_command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--host", "127.0.0.1"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=clean_env(),
+            env={**clean_env(), **database_env(["--data-dir", str(data_dir)])},
             start_new_session=True,
         )
-    srv = Server(data_dir, port, proc, log_path, startup_seconds=-1.0)
+    srv = Server(data_dir, port, proc, log_path, startup_seconds=-1.0, database_url=database_url)
     try:
         deadline = started + STARTUP_TIMEOUT
         while True:
@@ -72,14 +103,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.perf_counter() > deadline:
                 pytest.fail(f"recordkit serve not ready after {STARTUP_TIMEOUT} s:\n{srv.log()}")
             time.sleep(0.02)
-        srv.startup_seconds = time.perf_counter() - started
-        yield srv
-    finally:
+    except BaseException:
         stop_process(proc)
+        raise
+    srv.startup_seconds = time.perf_counter() - started
+    return srv
+
+
+@pytest.fixture(scope="module")
+def databases(request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
+    """For modules that start servers of their own: the environment that gives each one its own
+    database. The module's ``STORE`` names the store (default SQLite, whose file is in the server's
+    data dir): test_e2e_recordings_postgres.py runs test_e2e_recordings.py's tests on PostgreSQL,
+    in a file of its own so that pytest-xdist (--dist loadfile) runs the two halves side by side."""
+    if getattr(request.module, "STORE", "sqlite") == "sqlite":
+        return dict
+    cluster = request.getfixturevalue("pg_cluster")
+    return lambda: {"RECORDKIT_DATABASE_URL": cluster.new_database()}
+
+
+_WORLDS: dict[str, World] = {}
 
 
 @pytest.fixture(scope="session")
 def world(server: Server, tmp_path_factory: pytest.TempPathFactory) -> World:
+    key = str(server.data_dir)
+    if key not in _WORLDS:
+        _WORLDS[key] = _seed_world(server, tmp_path_factory)
+    return _WORLDS[key]
+
+
+def _seed_world(server: Server, tmp_path_factory: pytest.TempPathFactory) -> World:
     d = str(server.data_dir)
     rng = random.Random(20240510)
     now = datetime.now(UTC)

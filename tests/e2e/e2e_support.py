@@ -55,15 +55,46 @@ def cli_command() -> list[str]:
 # Servers under test run without rate limits (suites send hundreds of requests a second with one
 # token); test_e2e_rate_limits.py turns them on with its own values.
 NO_RATE_LIMITS = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
+# ... and with private networks allowed (webhook receivers, SFTP servers and recorded pages on
+# 127.0.0.1); test_e2e_address_policy.py turns the address policy back on.
+ALLOW_PRIVATE = {"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"}
 
 
 def clean_env() -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}, **NO_RATE_LIMITS}
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")},
+        **NO_RATE_LIMITS,
+        **ALLOW_PRIVATE,
+    }
+
+
+# The PostgreSQL database of each data dir whose server runs on one (tests/e2e/conftest.py):
+# ``run_cli`` hands it, as RECORDKIT_DATABASE_URL, to every command given that ``--data-dir``.
+DATABASES: dict[str, str] = {}
+
+
+def use_database(data_dir: Path, url: str | None) -> None:
+    if url:
+        DATABASES[str(data_dir)] = url
+
+
+def database_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """RECORDKIT_DATABASE_URL for a command line whose ``--data-dir`` runs on PostgreSQL, else nothing."""
+    if "--data-dir" in args[:-1]:
+        url = DATABASES.get(str(args[list(args).index("--data-dir") + 1]))
+        if url:
+            return {"RECORDKIT_DATABASE_URL": url}
+    return {}
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [*cli_command(), *args], capture_output=True, text=True, env=clean_env(), timeout=60, check=False
+        [*cli_command(), *args],
+        capture_output=True,
+        text=True,
+        env={**clean_env(), **database_env(args)},
+        timeout=60,
+        check=False,
     )
     if check and done.returncode != 0:
         raise AssertionError(
@@ -99,6 +130,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     log_path: Path
     startup_seconds: float
+    database_url: str | None = None  # PostgreSQL; None: SQLite in data_dir
 
     @property
     def origin(self) -> str:

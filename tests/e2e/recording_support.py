@@ -22,7 +22,7 @@ from typing import Any
 import cloudflare
 import httpx
 from cloudflare import Cloudflare
-from e2e_support import clean_env, cli_command, cli_json, free_port, stop_process
+from e2e_support import clean_env, cli_command, cli_json, free_port, stop_process, use_database
 
 STARTUP_TIMEOUT = 20.0
 
@@ -35,6 +35,9 @@ class RkServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        use_database(self.data_dir, self.env.get("RECORDKIT_DATABASE_URL"))  # for cli_json / run_cli
 
     @property
     def data_dir(self) -> Path:
@@ -117,7 +120,14 @@ class RkServer:
             stop_process(self.proc)
 
     def db_status(self, recording_id: str) -> str | None:
-        """A recording's status read from the database file (only while the server is down)."""
+        """A recording's status read from the database (only while the server is down)."""
+        url = self.env.get("RECORDKIT_DATABASE_URL")
+        if url:  # PostgreSQL
+            import psycopg
+
+            with psycopg.connect(url) as pg:
+                found = pg.execute("SELECT status FROM recordings WHERE id = %s", (recording_id,)).fetchone()
+            return None if found is None else str(found[0])
         conn = sqlite3.connect(self.data_dir / "recordkit.sqlite3")
         try:
             row = conn.execute("SELECT status FROM recordings WHERE id = ?", (recording_id,)).fetchone()

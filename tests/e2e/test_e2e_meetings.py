@@ -386,7 +386,7 @@ def test_storage_secrets_are_stored_but_never_returned(http: httpx.Client, world
     assert storage == strip_storage(FULL_BODY["recording_config"])["storage_config"]
     assert not set(storage) & set(SECRET_KEYS)
     # Stored: the store hands the whole config (secrets included) to RecordKit's own code.
-    store = open_store(Settings(data_dir=world.server.data_dir))
+    store = open_store(Settings(data_dir=world.server.data_dir, database_url=world.server.database_url))
     try:
         kept = store.get_meeting(world.app, meeting_id)
     finally:

@@ -80,16 +80,20 @@ def ms(value: datetime | None) -> float:
 # -- servers ---------------------------------------------------------------------------------
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> tuple[RkServer, Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp(name), env=dict(env))
+def _server(
+    tmp_path_factory: pytest.TempPathFactory, name: str, databases: Callable[[], dict[str, str]], **env: str
+) -> tuple[RkServer, Tenant]:
+    """A server of its own (and, on PostgreSQL, a database of its own: servers sharing one would
+    share their recordings' jobs)."""
+    srv = RkServer(tmp_path_factory.mktemp(name), env={**databases(), **env})
     tenant = Tenant.create(srv)
     srv.start()
     return srv, tenant
 
 
 @pytest.fixture(scope="module")
-def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv, tenant = _server(tmp_path_factory, "rec-main")
+def main(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv, tenant = _server(tmp_path_factory, "rec-main", databases)
     try:
         yield tenant
     finally:
@@ -675,8 +679,8 @@ def test_imported_recordings_are_never_touched(main: Tenant, kit: Kit, http: htt
 # -- download links expire ----------------------------------------------------------------------
 
 
-def test_expired_link_is_410(tmp_path_factory: pytest.TempPathFactory) -> None:
-    srv, tenant = _server(tmp_path_factory, "rec-ttl", RECORDKIT_DOWNLOAD_TTL_SECONDS="4")
+def test_expired_link_is_410(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> None:
+    srv, tenant = _server(tmp_path_factory, "rec-ttl", databases, RECORDKIT_DOWNLOAD_TTL_SECONDS="4")
     try:
         with tenant.sdk() as client:
             kit = Kit(tenant, client)
@@ -713,8 +717,10 @@ def test_expired_link_is_410(tmp_path_factory: pytest.TempPathFactory) -> None:
 # -- a recorder that cannot start ----------------------------------------------------------------
 
 
-def test_recorder_that_cannot_start_ends_errored(tmp_path_factory: pytest.TempPathFactory) -> None:
-    srv, tenant = _server(tmp_path_factory, "rec-noffmpeg", RECORDKIT_FFMPEG="/nonexistent")
+def test_recorder_that_cannot_start_ends_errored(
+    tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
+) -> None:
+    srv, tenant = _server(tmp_path_factory, "rec-noffmpeg", databases, RECORDKIT_FFMPEG="/nonexistent")
     try:
         with tenant.sdk() as client:
             kit = Kit(tenant, client)
@@ -745,8 +751,8 @@ def test_recorder_that_cannot_start_ends_errored(tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="module")
-def crashy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv, tenant = _server(tmp_path_factory, "rec-crash")
+def crashy(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv, tenant = _server(tmp_path_factory, "rec-crash", databases)
     try:
         yield tenant
     finally:

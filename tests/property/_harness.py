@@ -9,6 +9,7 @@ written from SPEC §3 alone. The only RecordKit code used is the import path (``
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -280,7 +281,16 @@ class Api:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.settings = Settings(data_dir=tmp / "data", rate_limit_recordings="off", rate_limit_other="off")
+        self.settings = Settings(
+            data_dir=tmp / "data",
+            rate_limit_recordings="off",
+            rate_limit_other="off",
+            database_url=os.environ.get("RECORDKIT_DATABASE_URL"),  # PostgreSQL: see conftest.store_backend
+        )
+        if self.settings.database_url:  # one database per test: emptied for each example
+            import pg_support
+
+            pg_support.reset_database(self.settings.database_url)
         self.store = open_store(self.settings)
         account = self.store.create_account()
         self.account_id = account.id

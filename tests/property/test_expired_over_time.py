@@ -95,10 +95,16 @@ def test_sweep_flags_only_rows_behind_the_cut(loaded: tuple) -> None:  # type: i
     store, _app_id, facts, t0 = loaded
     later = t0 + 30 * HOUR_MS
     cut = (later // HOUR_MS - 1) * HOUR_MS
-    conn = store.pool.get()
-    before = conn.execute("SELECT COUNT(*) FROM recordings WHERE lapsed = 1").fetchone()[0]
+    before = _lapsed(store)
     flagged = store.flag_lapsed(later)
-    after = conn.execute("SELECT COUNT(*) FROM recordings WHERE lapsed = 1").fetchone()[0]
+    after = _lapsed(store)
     should = sum(1 for _, _, exp in facts if exp is not None and exp < cut)
     assert after == should and flagged == after - before > 0
     assert store.flag_lapsed(later) == 0  # nothing left to flag
+
+
+def _lapsed(store: object) -> int:
+    sql = "SELECT COUNT(*) FROM recordings WHERE lapsed"
+    pool = store.pool  # type: ignore[attr-defined]
+    row = pool.get().execute(sql).fetchone() if hasattr(pool, "get") else pool.fetchone(sql)  # SQLite | PostgreSQL
+    return int(row[0])

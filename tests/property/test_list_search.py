@@ -109,12 +109,15 @@ def test_search_case_folding_and_special_characters() -> None:
                 check_request(api, model, [("search", variant), ("per_page", "100")], q)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a meeting title holding a NUL is cut at the NUL by the FTS5 trigram index, so searches of 3+ "
-    "characters never find text after it (shorter searches scan and do)",
-)
-def test_search_finds_text_after_a_nul_in_the_title() -> None:
+def test_search_finds_text_after_a_nul_in_the_title(request: pytest.FixtureRequest, store_backend: str) -> None:
+    if store_backend == "sqlite":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="a meeting title holding a NUL is cut at the NUL by the FTS5 trigram index, so searches of "
+                "3+ characters never find text after it (shorter searches scan and do)",
+            )
+        )
     meeting = MeetingSpec(
         id="00000000-0000-4000-8000-000000000001", title="x\x00y weekly", created_ms=T2020, updated_ms=T2020
     )

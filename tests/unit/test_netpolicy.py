@@ -64,3 +64,31 @@ def test_localhost_resolves_to_loopback_and_is_blocked_unless_allowed() -> None:
 def test_malformed_urls_are_400(url: str) -> None:
     with pytest.raises(InvalidRequest, match=r"^url: "):
         check_url(url, "url", allow_private=True)
+
+
+def test_the_policy_at_connect_time_names_the_first_private_address() -> None:
+    from recordkit.security.netpolicy import AddressPolicy
+
+    def resolver(name: str) -> list[str]:
+        return {"moved.example": ["8.8.8.8", "10.9.8.7"], "public.example": ["8.8.4.4"]}.get(name, [])
+
+    strict = AddressPolicy(allow_private=False, resolver=resolver)
+    assert strict.resolves
+    assert strict.blocked("https://moved.example/hook") == "10.9.8.7"
+    assert strict.blocked("https://public.example/hook") is None
+    assert strict.blocked("https://gone.example/hook") is None  # no answer: a network error, retried
+    assert strict.blocked("http://169.254.169.254/latest") == "169.254.169.254"
+    allowed = AddressPolicy(allow_private=True, resolver=resolver)
+    assert not allowed.resolves and allowed.blocked("https://moved.example/hook") is None
+    with pytest.raises(InvalidRequest, match=r"^storage_config\.host: .*10\.9\.8\.7"):
+        strict.check_host("moved.example", "storage_config.host")
+    allowed.check_url("http://127.0.0.1/", "url")
+
+
+@pytest.mark.parametrize("host", ["a\x00b", "x" * 300, "\udcff", "[::1:", "é" * 70])
+def test_odd_host_names_do_not_resolve_rather_than_raise(host: str) -> None:
+    from recordkit.security.netpolicy import resolve
+
+    assert resolve(host) == []
+    with pytest.raises(InvalidRequest, match="does not resolve"):
+        check_host(host, "url", allow_private=False)

@@ -197,8 +197,8 @@ def test_judge(code: int | None, error: str | None, before: int, status: str) ->
 
 
 class World:
-    def __init__(self, data_dir: Path) -> None:
-        self.store: Any = open_store(Settings.from_env(env={}, data_dir=data_dir))
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        self.store: Any = open_store(Settings.from_env(env={}, data_dir=data_dir, database_url=database_url))
         account = self.store.create_account()
         self.app = self.store.create_app(account.id, "demo")
         now = now_ms()
@@ -226,15 +226,25 @@ class World:
         return [(d.event_status, d.status) for d in reversed(rows)]
 
 
+def _write(store: Any, sql: str, params: tuple[Any, ...]) -> None:
+    """Raw SQL in a write transaction, on either store (``?`` placeholders)."""
+    if type(store).__name__ == "PostgresRecordingStore":
+        store.pool.write(lambda conn: conn.execute(sql.replace("?", "%s"), params))
+        return
+    with store.pool.write() as conn:
+        conn.execute(sql, params)
+
+
 def _uuid() -> str:
     import uuid
 
     return str(uuid.uuid4())
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgres"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """The outbox on both stores (PostgreSQL: a fresh database, tests/pg_support.py)."""
+    w = World(tmp_path / "data", request.getfixturevalue("pg_url") if request.param == "postgres" else None)
     yield w
     w.store.close()
 
@@ -314,8 +324,7 @@ def test_leases_one_sender_at_a_time_and_a_dead_holders_work_is_taken_over(world
     assert [c.id for c in later] == [mine[0].id]
     # A holder whose process is gone is taken over at once.
     store.release_deliveries(ME)
-    with store.pool.write() as conn:
-        conn.execute("UPDATE webhook_deliveries SET owner = ?, lease_ms = ?", (DEAD, now + 60_000))
+    _write(store, "UPDATE webhook_deliveries SET owner = ?, lease_ms = ?", (DEAD, now + 60_000))
     assert [c.id for c in store.claim_deliveries(ME, now, 30_000, 10)] == [mine[0].id]
 
 

@@ -12,6 +12,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexpected
+from recordkit.api.guard import TargetGuard
+from recordkit.api.operations import Operations
 from recordkit.api.ratelimit import RateLimit
 from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
@@ -26,6 +28,7 @@ from recordkit.jobs.delivery import RetryPolicy, probe_storage
 from recordkit.jobs.supervisor import Supervisor
 from recordkit.jobs.webhooks import WebhookDispatcher, WebhookPolicy
 from recordkit.recorder.ffmpeg import FfmpegRecorder
+from recordkit.security.netpolicy import AddressPolicy
 from recordkit.security.webhook_keys import WebhookSigner, key_path
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
@@ -51,13 +54,23 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     def preflight(config: JSONDict) -> None:
         probe_storage(config, endpoints)
 
-    ops = RecordingOps(service, on_change=supervisor.poke, preflight=preflight if settings.storage_preflight else None)
+    addresses = AddressPolicy(allow_private=settings.allow_private_network)  # url, SFTP host, webhook URLs
+    ops = RecordingOps(
+        service,
+        on_change=supervisor.poke,
+        preflight=preflight if settings.storage_preflight else None,
+        addresses=addresses,
+    )
     local = bucket.store if isinstance(bucket, LocalBucket) else None
     extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
     hook_signer = WebhookSigner(key_path(settings.data_dir))
-    dispatcher = WebhookDispatcher(store, hook_signer, WebhookPolicy.from_settings(settings))
-    hooks = WebhooksService(service, store, service.clock)
+    operations = Operations(settings, store, bucket)  # /livez, /readyz, /metrics; request ids, access log
+    dispatcher = WebhookDispatcher(
+        store, hook_signer, WebhookPolicy.from_settings(settings), on_outcome=operations.webhook_outcome
+    )
+    hooks = WebhooksService(service, store, service.clock, addresses=addresses)
     extra += webhook_routes(service, hooks, hook_signer, settings.max_body_bytes)
+    extra += operations.routes()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,6 +102,8 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     recordings_rate, other_rate = settings.rate_limits()
     if recordings_rate or other_rate:
         app.add_middleware(RateLimit, recordings=recordings_rate, other=other_rate)
+    app.add_middleware(TargetGuard)  # a path or query that is not UTF-8, or holds NUL: 400 before all else
+    operations.install(app)  # after the rate limiter: the outermost middleware
     app.state.store = store
     app.state.service = service
     app.state.supervisor = supervisor
@@ -100,4 +115,9 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Entry point for a server worker process: settings come from ``RECORDKIT_*`` variables."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    if settings.log_json:
+        from recordkit.ops.logs import configure_json_logging
+
+        configure_json_logging()
+    return create_app(settings)

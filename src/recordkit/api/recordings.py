@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from recordkit.api import wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
+from recordkit.api.downloads import serve_file
 from recordkit.blobs.local import LocalBlobStore
 from recordkit.blobs.signing import FILES_PATH, UrlSigner
 from recordkit.domain import render
@@ -54,7 +53,7 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
 
     async def start(request: Request) -> Response:
         principal, p, body = await writer(request, StartRecordingBody)
-        if ops.preflight is not None:  # probing a destination takes network time: off the event loop
+        if ops.blocking:  # a preflight or an address check takes network time: off the event loop
             rec = await run_in_threadpool(ops.start, principal, p["account_id"], p["app_id"], body)
         else:
             rec = ops.start(principal, p["account_id"], p["app_id"], body)
@@ -62,7 +61,7 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
 
     async def start_track(request: Request) -> Response:
         principal, p, body = await writer(request, StartTrackBody)
-        if ops.preflight is not None:
+        if ops.blocking:
             rec = await run_in_threadpool(ops.start_track, principal, p["account_id"], p["app_id"], body)
         else:
             rec = ops.start_track(principal, p["account_id"], p["app_id"], body)
@@ -101,7 +100,7 @@ def file_routes(bucket: LocalBlobStore | None, signer: UrlSigner, clock: Any) ->
     async def download(request: Request) -> Response:
         if bucket is None:
             raise NotFound("no such file")
-        key = unquote(request.path_params["key"])
+        key = request.path_params["key"]  # percent-decoded once already, by the server (ASGI)
         signer.verify(key, request.query_params.get("expires"), request.query_params.get("signature"), clock())
         try:
             path: Path = bucket.path_of(key)
@@ -109,8 +108,7 @@ def file_routes(bucket: LocalBlobStore | None, signer: UrlSigner, clock: Any) ->
             raise Forbidden("invalid download link") from None
         if not path.is_file():
             raise Gone("the file is no longer stored")
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return FileResponse(path, media_type=media_type, filename=path.name)
+        return serve_file(request, path)
 
     async def head_not_found(request: Request) -> Response:
         raise NotFound("no such file")

@@ -103,7 +103,8 @@ def _fallback(known: list[BaseRoute], service: RecordingsService) -> BaseRoute:
         service.check_account(principal, request.path_params["account_id"])
         rest = request.path_params["rest"].strip("/")
         parts = rest.split("/")
-        if parts[0] == "apps" or len(parts) < 2 or request.path_params["rest"].endswith("/"):
+        dot_segments = any(part in ("", ".", "..") for part in parts)  # "..%2F.." decoded: not a RealtimeKit path
+        if parts[0] == "apps" or len(parts) < 2 or request.path_params["rest"].endswith("/") or dot_segments:
             raise NotFound(f"Route not found: {request.method} {request.url.path}")
         raise NotImplementedYet(
             f"RecordKit does not implement {request.method} .../realtime/kit/{rest} ({parts[1]}) yet"

@@ -8,6 +8,9 @@ verifies ``rtk-signature``, in the shape RealtimeKit serves it (no authenticatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +21,7 @@ from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
 from recordkit.domain.models import Principal
 from recordkit.domain.service import RecordingsService
-from recordkit.domain.webhooks import EVENTS, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
+from recordkit.domain.webhooks import EVENTS, Webhook, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
 from recordkit.security.webhook_keys import WebhookSigner
 
 JSON = "application/json"
@@ -42,10 +45,16 @@ def webhook_routes(
         p = request.path_params
         return principal, hooks.app_id(principal, p["account_id"], p["app_id"], write=write)
 
+    async def off_loop(func: Callable[..., Webhook], *args: Any) -> Webhook:
+        """A write whose URL the address policy checks: DNS lookups stay off the event loop."""
+        if hooks.addresses is not None and hooks.addresses.resolves:
+            return await run_in_threadpool(func, *args)
+        return func(*args)
+
     async def create(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         body = decode(await read_body(request, max_body), WebhookBody)
-        return _json(wire.ok(webhook_wire(hooks.create(app_id, body))), status=201)
+        return _json(wire.ok(webhook_wire(await off_loop(hooks.create, app_id, body))), status=201)
 
     async def list_all(request: Request) -> Response:
         _, app_id = caller(request)
@@ -62,12 +71,14 @@ def webhook_routes(
     async def replace(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         body = decode(await read_body(request, max_body), WebhookBody)
-        return _json(wire.ok(webhook_wire(hooks.replace(app_id, request.path_params["webhook_id"], body))))
+        hook = await off_loop(hooks.replace, app_id, request.path_params["webhook_id"], body)
+        return _json(wire.ok(webhook_wire(hook)))
 
     async def edit(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         patch = decode(await read_body(request, max_body), WebhookPatch)
-        return _json(wire.ok(webhook_wire(hooks.edit(app_id, request.path_params["webhook_id"], patch))))
+        hook = await off_loop(hooks.edit, app_id, request.path_params["webhook_id"], patch)
+        return _json(wire.ok(webhook_wire(hook)))
 
     async def delete(request: Request) -> Response:
         _, app_id = caller(request, write=True)

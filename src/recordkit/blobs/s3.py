@@ -148,6 +148,13 @@ class S3BlobStore:
             raise self._error("upload", exc) from None
         return int(head["ContentLength"])
 
+    def check_bucket(self) -> None:
+        """``Unavailable`` unless the bucket answers a HEAD with these credentials (readiness probes)."""
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise self._error("head bucket", exc) from None
+
     def exists(self, key: str) -> bool:
         target = self.object_key(key)
         try:

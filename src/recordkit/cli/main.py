@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from recordkit.cli.database import add_database_url_option, copy_database_command, migrate_command
 from recordkit.cli.recordings_cmd import register as register_remote_recordings
 from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
@@ -81,7 +82,14 @@ def main() -> None:
 @click.option("--host", envvar="RECORDKIT_HOST", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", envvar="RECORDKIT_PORT", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL that links carry.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    envvar="RECORDKIT_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (each serves the API and runs background jobs; each job runs once).",
+)
 @click.option("--aws-endpoint-url", default=None, help="S3 API endpoint for storage_config type aws (MinIO...).")
 @click.option("--digitalocean-endpoint-url", default=None, help="Endpoint for type digitalocean ({region} allowed).")
 @click.option("--azure-endpoint-url", default=None, help="Blob account URL for type azure ({account} allowed).")
@@ -93,6 +101,13 @@ def main() -> None:
     "--storage-preflight/--no-storage-preflight",
     default=None,
     help="Probe a start's storage_config destination (write + delete) before accepting it.",
+)
+@click.option(
+    "--allow-private-network",
+    is_flag=True,
+    default=None,
+    help="Let recording urls, SFTP hosts and webhook URLs be loopback, private or link-local addresses "
+    "(local development, tests; env RECORDKIT_ALLOW_PRIVATE_NETWORK). Off by default.",
 )
 @handle_errors
 def serve(
@@ -109,6 +124,7 @@ def serve(
     bucket_endpoint_url: str | None,
     bucket_region: str | None,
     storage_preflight: bool | None,
+    allow_private_network: bool | None,
 ) -> None:
     """Run the API. On an empty data dir, first create an account, an app and a token.
 
@@ -127,6 +143,7 @@ def serve(
         bucket_endpoint_url=bucket_endpoint_url,
         bucket_region=bucket_region,
         storage_preflight=storage_preflight,
+        allow_private_network=allow_private_network,
     )
     store = _store(data_dir)
     try:
@@ -163,10 +180,20 @@ Or with Cloudflare's official SDK (pip install cloudflare):
   from cloudflare import Cloudflare
   client = Cloudflare(api_token="{token}", base_url="{base}")
   print(client.realtime_kit.recordings.get_recordings("{app}", account_id="{account}"))
-""",
-        err=False,
+{_private_network_hint(settings)}""",
+        err=settings.log_json,  # with JSON logs, stdout carries only JSON lines
     )
     sys.stdout.flush()
+
+
+def _private_network_hint(settings: Settings) -> str:
+    if settings.allow_private_network:
+        return "\nPrivate networks are allowed (--allow-private-network): keep that to local development.\n"
+    return """
+Webhook URLs, recording urls and SFTP hosts must be public addresses. For local development
+(a webhook receiver on localhost, an SFTP server on your network), restart with
+  recordkit serve --allow-private-network   (or RECORDKIT_ALLOW_PRIVATE_NETWORK=true)
+"""
 
 
 # -- init, account, app, token -------------------------------------------------------------------
@@ -546,6 +573,9 @@ def secrets_rotate(data_dir: Path, as_json: bool) -> None:
 main.add_command(webhooks_group)
 register_remote_recordings(recordings)  # list, get, start, pause, resume, stop, download (over HTTP)
 main.add_command(sync_command)
+main.add_command(migrate_command)
+main.add_command(copy_database_command)
+add_database_url_option(main)  # --database-url on every command that takes --data-dir (last)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Endpoints are the operator's, never the user's: ``Endpoints.from_env`` reads
     RECORDKIT_AZURE_ENDPOINT_URL         default: https://{account}.blob.core.windows.net
     RECORDKIT_GCS_ENDPOINT_URL           default: https://storage.googleapis.com
     RECORDKIT_SFTP_KNOWN_HOSTS           a known_hosts file; unset: any host key is accepted
-    RECORDKIT_SFTP_ALLOW_PRIVATE         "0": refuse SFTP hosts on private/loopback addresses
+    RECORDKIT_ALLOW_PRIVATE_NETWORK      "true": allow SFTP hosts on private/loopback addresses
+                                         (the address policy, recordkit.security.netpolicy; default off)
 
 ``{region}`` and ``{account}`` in an endpoint URL are replaced by the storage_config's region and
 Azure account name. An overridden S3 endpoint is addressed path-style (``{endpoint}/{bucket}/key``).
@@ -30,14 +31,18 @@ ENV_VARS = {
     "azure": "RECORDKIT_AZURE_ENDPOINT_URL",
     "gcs": "RECORDKIT_GCS_ENDPOINT_URL",
     "sftp_known_hosts": "RECORDKIT_SFTP_KNOWN_HOSTS",
-    "sftp_allow_private": "RECORDKIT_SFTP_ALLOW_PRIVATE",
+    "sftp_allow_private": "RECORDKIT_ALLOW_PRIVATE_NETWORK",
 }
 _EXTRAS = {"aws": "s3", "digitalocean": "s3", "azure": "azure", "gcs": "gcs", "sftp": "sftp"}
 
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where each vendor's API is (None: the vendor's own), and the SFTP host policy."""
+    """Where each vendor's API is (None: the vendor's own), and the SFTP host policy.
+
+    ``sftp_allow_private`` is checked when a connection is made (the start of a recording checked
+    the host already, but DNS may have changed since). The server sets it from the one switch,
+    ``Settings.allow_private_network``; True here is only the default of this building block."""
 
     aws: str | None = None
     digitalocean: str | None = None
@@ -59,7 +64,7 @@ class Endpoints:
         def get(key: str) -> str | None:
             return environ.get(ENV_VARS[key]) or None
 
-        allow = (get("sftp_allow_private") or "1").strip().lower() not in ("0", "false", "no", "off")
+        allow = (get("sftp_allow_private") or "0").strip().lower() in ("1", "true", "yes", "on")
         return cls(
             aws=get("aws"),
             digitalocean=get("digitalocean"),

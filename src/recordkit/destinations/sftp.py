@@ -11,8 +11,10 @@ target and renamed over it when complete (``posix-rename`` where the server has 
 
 Host keys: with ``RECORDKIT_SFTP_KNOWN_HOSTS`` (an OpenSSH known_hosts file) only hosts listed
 there with a matching key are accepted; without it RecordKit accepts any host key (it does not
-pin host keys by itself). With ``allow_private`` False (``RECORDKIT_SFTP_ALLOW_PRIVATE=0``) hosts
-that resolve to loopback, private, link-local or otherwise non-global addresses are refused.
+pin host keys by itself). With ``allow_private`` False (the server's default; it is
+``RECORDKIT_ALLOW_PRIVATE_NETWORK``) an address the host resolves to that the address policy does
+not call public (``recordkit.security.netpolicy.is_public``: loopback, private, link-local, ...) is
+never connected to: checked here, at connect time, on every address tried.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-import ipaddress
 import socket
 import stat
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from recordkit.destinations.base import PROBE_BODY, DestinationError, check_loca
 from recordkit.destinations.config import StorageSpec
 from recordkit.destinations.naming import ObjectName, build_name, key_under
 from recordkit.errors import InvalidRequest
+from recordkit.security.netpolicy import is_public
 
 TIMEOUT: Final = 15.0  # seconds: TCP connect, SSH banner, authentication, each SFTP request
 _PERMANENT_ERRNOS: Final = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR})
@@ -172,7 +174,7 @@ class SftpDestination:
         last: OSError | None = None
         refused = False
         for family, kind, proto, _, address in infos:
-            if not self._allow_private and not ipaddress.ip_address(str(address[0]).split("%")[0]).is_global:
+            if not self._allow_private and not is_public(str(address[0]).split("%")[0]):
                 refused = True
                 continue
             sock = socket.socket(family, kind, proto)

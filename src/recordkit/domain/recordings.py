@@ -8,6 +8,10 @@ Where the files go (SPEC §6): the RecordKit bucket unless ``realtimekit_bucket_
 false, and the effective ``storage_config``'s destination when there is one. A start whose
 effective ``storage_config`` lacks what its type needs, or that leaves a recording no place to
 go, is a 400 naming the field; nothing is written.
+
+The addresses a start makes RecordKit reach, the ``url`` to record and an SFTP destination's
+``host`` (from the body, the meeting or the app), pass the operator's address policy
+(``recordkit.security.netpolicy``): 400 naming ``url`` / ``storage_config.host`` otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from recordkit.domain.models import JSONDict, Principal, Recording, split_storag
 
 if TYPE_CHECKING:
     from recordkit.domain.service import RecordingsService
+    from recordkit.security.netpolicy import AddressPolicy
 from recordkit.errors import InvalidRequest, NotFound
 
 DEFAULT_CONFIG: JSONDict = {
@@ -239,18 +244,37 @@ class RecordingOps:
 
     ``preflight``, when set, is called with a new recording's whole storage_config (secrets
     included) before it is stored; it raises (InvalidRequest, Unavailable) to refuse the start.
-    It may take network time: callers then run ``start`` off the event loop."""
+    It may take network time: callers then run ``start`` off the event loop.
+
+    ``addresses``, when set, is the address policy a start's ``url`` and SFTP host must pass; when
+    it looks names up (``addresses.resolves``) callers also run ``start`` off the event loop."""
 
     def __init__(
         self,
         service: RecordingsService,
         on_change: Callable[[], None] | None = None,
         preflight: Callable[[JSONDict], None] | None = None,
+        addresses: AddressPolicy | None = None,
     ) -> None:
         self.service = service  # RecordingsService: access checks and the store
         self.store = service.store
         self.on_change = on_change or (lambda: None)
         self.preflight = preflight
+        self.addresses = addresses
+
+    @property
+    def blocking(self) -> bool:
+        """Whether a start may wait on the network (a preflight, a DNS lookup)."""
+        return self.preflight is not None or (self.addresses is not None and self.addresses.resolves)
+
+    def _check_addresses(self, rec: Recording, url: str | None) -> None:
+        if self.addresses is None:
+            return
+        if url is not None:
+            self.addresses.check_url(url, "url")
+        storage = rec.storage_config or {}
+        if storage.get("type") == "sftp" and isinstance(storage.get("host"), str):
+            self.addresses.check_host(storage["host"], "storage_config.host")
 
     def _preflight(self, rec: Recording) -> None:
         storage = full_storage_config(rec)
@@ -268,6 +292,7 @@ class RecordingOps:
         rec = new_recording(
             app.id, body, app.recording_config, meeting.recording_config, caller_of(principal.token_id), now
         )
+        self._check_addresses(rec, body.url)
         self._preflight(rec)
         self.store.insert_recording(rec, exclusive=not body.allow_multiple_recordings, now=now)
         self.on_change()
@@ -289,6 +314,7 @@ class RecordingOps:
             app_config=app.recording_config,
             meeting_config=meeting.recording_config,
         )
+        self._check_addresses(rec, None)
         self._preflight(rec)
         self.store.insert_recording(rec, exclusive=True, now=now)
         self.on_change()

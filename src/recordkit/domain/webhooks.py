@@ -23,6 +23,7 @@ from recordkit.errors import InvalidRequest, NotFound
 
 if TYPE_CHECKING:
     from recordkit.domain.ports import WebhookStore
+    from recordkit.security.netpolicy import AddressPolicy
 
 # Every event name the SDK 5.9.0 (and Cloudflare's schema) accepts, in the schema's order.
 EVENTS: Final = (
@@ -88,7 +89,8 @@ def check_name(value: str) -> str:
 
 
 def check_url(value: str) -> str:
-    """An absolute http(s) URL with a host (loopback and private addresses allowed: self-hosted)."""
+    """An absolute http(s) URL with a host. Where it may point is the address policy's call
+    (``WebhooksService``: loopback, private and link-local hosts only when the operator allows them)."""
     url = value.strip()
     if not url:
         raise InvalidRequest("url: must not be empty")
@@ -208,12 +210,28 @@ class Access(Protocol):
 
 
 class WebhooksService:
-    """The webhook operations of the API: access checks, then the rules, then the store."""
+    """The webhook operations of the API: access checks, then the rules, then the store.
 
-    def __init__(self, access: Access, store: WebhookStore, clock: Callable[[], int] = now_ms) -> None:
+    ``addresses``, when set, is the address policy every URL given must pass (400 naming ``url``);
+    when it looks names up (``addresses.resolves``) callers run the writes off the event loop."""
+
+    def __init__(
+        self,
+        access: Access,
+        store: WebhookStore,
+        clock: Callable[[], int] = now_ms,
+        addresses: AddressPolicy | None = None,
+    ) -> None:
         self.access = access
         self.store = store
         self.clock = clock
+        self.addresses = addresses
+
+    def _url(self, value: str) -> str:
+        url = check_url(value)
+        if self.addresses is not None:
+            self.addresses.check_url(url, "url")
+        return url
 
     def app_id(self, principal: Principal, account_id: str, app_id: str, *, write: bool = False) -> str:
         """The app's id when the caller may read it (and write, with ``write``): 401/403/404 first."""
@@ -228,7 +246,7 @@ class WebhooksService:
             id=new_uuid(),
             app_id=app_id,
             name=check_name(body.name),
-            url=check_url(body.url),
+            url=self._url(body.url),
             events=check_events(body.events),
             enabled=body.enabled,
             created_ms=now,
@@ -251,7 +269,7 @@ class WebhooksService:
         new = msgspec.structs.replace(
             old,
             name=check_name(body.name),
-            url=check_url(body.url),
+            url=self._url(body.url),
             events=check_events(body.events),
             enabled=body.enabled,
             updated_ms=max(self.clock(), old.created_ms),
@@ -264,7 +282,7 @@ class WebhooksService:
         if not isinstance(patch.name, msgspec.UnsetType):
             changes["name"] = check_name(patch.name)
         if not isinstance(patch.url, msgspec.UnsetType):
-            changes["url"] = check_url(patch.url)
+            changes["url"] = self._url(patch.url)
         if not isinstance(patch.events, msgspec.UnsetType):
             changes["events"] = check_events(patch.events)
         if not isinstance(patch.enabled, msgspec.UnsetType):

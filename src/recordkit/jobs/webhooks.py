@@ -11,6 +11,11 @@ bodies off the event loop, and POSTs them with httpx, at most ``concurrency`` at
 the delivery is dead; any other status (3xx, 4xx) fails it without a retry, as RealtimeKit does.
 A delivery is sent at least once: a process that dies mid-send leaves a lease that the next one
 takes over (at once when the holder's pid is gone), and it is sent again with the same rtk-uuid.
+
+The address policy is applied again before every attempt (the URL was checked when it was given,
+but DNS may have changed since): a URL whose host now resolves to a loopback, private or
+link-local address fails at once, without a retry, and the log says why. A host that does not
+resolve is a network error like any other (retried).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import functools
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +34,7 @@ import httpx
 
 from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import ClaimedDelivery, render_payload
+from recordkit.security.netpolicy import AddressPolicy
 from recordkit.security.webhook_keys import WebhookSigner
 from recordkit.store.sqlite.recordings import owner_id
 
@@ -51,6 +58,9 @@ class WebhookPolicy:
     base_seconds: float = 2.0
     max_seconds: float = MAX_DELAY_SECONDS
     timeout_seconds: float = 10.0
+    # The address policy at delivery time; the server passes Settings.allow_private_network
+    # (default off), True is only this building block's default.
+    allow_private_network: bool = True
 
     def delay(self, failures: int, rng: random.Random | None = None) -> float:
         """Seconds before the next try after ``failures`` failed ones: the step ``base * 2**(n-1)``
@@ -67,6 +77,7 @@ class WebhookPolicy:
             attempts=settings.webhook_max_attempts,
             base_seconds=settings.webhook_retry_base_seconds,
             timeout_seconds=settings.webhook_timeout_seconds,
+            allow_private_network=settings.allow_private_network,
         )
 
 
@@ -135,8 +146,10 @@ class WebhookDispatcher:
         concurrency: int = CONCURRENCY,
         per_webhook: int = PER_WEBHOOK,
         poll_seconds: float = POLL_SECONDS,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_outcome = on_outcome  # told each attempt's outcome (delivered, pending, failed, dead): metrics
         self.signer = signer
         self.policy = policy or WebhookPolicy()
         self.clock = clock
@@ -145,6 +158,7 @@ class WebhookDispatcher:
         self.per_webhook = per_webhook
         self.poll_seconds = poll_seconds
         self.owner = owner_id()
+        self.addresses = AddressPolicy(allow_private=self.policy.allow_private_network)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -226,6 +240,23 @@ class WebhookDispatcher:
         )
         out: list[Ready] = []
         for item in claimed:
+            blocked = self.addresses.blocked(item.url)
+            if blocked is not None:  # a host that moved onto a private network: never retried
+                error = f"address policy: the host resolves to {blocked} (not public); not sent, not retried"
+                log.warning(
+                    "webhook %s delivery %s (%s of %s): failed (%s)",
+                    item.webhook_id,
+                    item.id,
+                    item.event,
+                    item.subject,
+                    error,
+                )
+                if self.on_outcome is not None:
+                    self.on_outcome("failed")
+                self.store.record_attempt(
+                    item.seq, self.owner, status="failed", next_ms=now, code=None, error=error, now=now
+                )
+                continue
             try:
                 body = render_payload(item)
             except Exception as exc:  # a snapshot that cannot be rendered will not get better
@@ -259,6 +290,8 @@ class WebhookDispatcher:
             error = f"invalid URL: {exc}"
         now = self.clock()
         outcome = judge(code, error and error[:300], claimed.attempts, self.policy, now)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome.status)
         level = logging.INFO if outcome.status == "delivered" else logging.WARNING
         log.log(
             level,

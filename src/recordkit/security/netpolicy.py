@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from recordkit.errors import InvalidRequest
@@ -25,7 +26,7 @@ def resolve(host: str) -> list[str]:
     """Every address ``host`` resolves to (an IP literal resolves to itself)."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # gaierror is an OSError; NUL in a name a ValueError
         return []
     return sorted({str(info[4][0]).split("%")[0] for info in infos})
 
@@ -40,6 +41,14 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def _addresses(name: str, resolver: Resolver) -> list[str]:
+    """An IP literal is its own address (no lookup); a name is what ``resolver`` says."""
+    try:
+        return [str(ipaddress.ip_address(name))]
+    except ValueError:
+        return list(resolver(name))
+
+
 def check_host(host: str, field: str, *, allow_private: bool, resolver: Resolver = resolve) -> None:
     """InvalidRequest naming ``field`` unless ``host`` resolves, and only to public addresses."""
     name = host.strip().strip("[]")
@@ -47,7 +56,7 @@ def check_host(host: str, field: str, *, allow_private: bool, resolver: Resolver
         raise InvalidRequest(f"{field}: a host name is required")
     if allow_private:
         return
-    addresses = list(resolver(name))
+    addresses = _addresses(name, resolver)
     if not addresses:
         raise InvalidRequest(f"{field}: host {name[:100]!r} does not resolve")
     blocked = [a for a in addresses if not is_public(a)]
@@ -78,3 +87,43 @@ def check_url(
     if parts.username is not None or parts.password is not None:
         raise InvalidRequest(f"{field}: must not carry credentials")
     check_host(host, field, allow_private=allow_private, resolver=resolver)
+
+
+def blocked_address(host: str, *, resolver: Resolver = resolve) -> str | None:
+    """The first address ``host`` resolves to that is not public; None when all are (or when it
+    does not resolve: that is a network error, for the caller to retry)."""
+    name = host.strip().strip("[]")
+    for address in _addresses(name, resolver):
+        if not is_public(address):
+            return address
+    return None
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """The operator's switch (``Settings.allow_private_network``) with the checks it governs."""
+
+    allow_private: bool = False
+    resolver: Resolver = field(default=resolve, compare=False, repr=False)
+
+    @property
+    def resolves(self) -> bool:
+        """Whether a check may look names up (DNS: callers keep that off the event loop)."""
+        return not self.allow_private
+
+    def check_url(self, url: str, field_name: str) -> None:
+        check_url(url, field_name, allow_private=self.allow_private, resolver=self.resolver)
+
+    def check_host(self, host: str, field_name: str) -> None:
+        check_host(host, field_name, allow_private=self.allow_private, resolver=self.resolver)
+
+    def blocked(self, url: str) -> str | None:
+        """At connect time: the non-public address ``url``'s host resolves to, if any (None when
+        private networks are allowed, or the URL has no host)."""
+        if self.allow_private:
+            return None
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            return None
+        return blocked_address(host, resolver=self.resolver) if host else None

@@ -1,6 +1,11 @@
 """RecordKit's OpenAPI document: the upstream subset, kept as fetched, merged with RecordKit's own
 operations (``recordkit-extensions.json``), built once and served at ``/client/v4/openapi.json``.
 
+Where RecordKit knowingly answers what the upstream schema does not allow (SPEC §3: ``null`` where
+a value does not exist yet), ``recordkit-extensions.json`` lists the schemas under
+``x-recordkit-nullable`` (a JSON pointer and the reason); the served document marks them
+``nullable`` and keeps the list, so that it describes what RecordKit sends (docs/decisions.md).
+
 One source of truth: tests check that every route under ``/client/v4`` is an operation here and
 every operation here is routed (tests/unit/test_openapi_routes.py), and schemathesis fuzzes a live
 server with this document.
@@ -20,6 +25,7 @@ EXTENSIONS = "recordkit-extensions.json"
 ERROR_CODES = ("4XX", "429", "503")
 # Upstream paths start at /accounts/...; RecordKit serves them under /client/v4 (the servers entry).
 PREFIX = "/client/v4"
+NULLABLE = "x-recordkit-nullable"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -30,10 +36,27 @@ def upstream() -> dict[str, Any]:
     return _load(UPSTREAM)
 
 
+def nullable_overrides() -> dict[str, str]:
+    """JSON pointer of each schema RecordKit may answer ``null`` for, with the reason."""
+    overrides: dict[str, str] = _load(EXTENSIONS).get(NULLABLE, {})
+    return overrides
+
+
+def with_nullable(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (changed in place) with every schema of ``nullable_overrides`` marked ``nullable``."""
+    for pointer in nullable_overrides():
+        node: Any = doc
+        for part in pointer.lstrip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        node["nullable"] = True
+    return doc
+
+
 @cache
 def document() -> dict[str, Any]:
-    doc = upstream()
+    doc = with_nullable(upstream())
     ext = _load(EXTENSIONS)
+    doc[NULLABLE] = ext.get(NULLABLE, {})
     doc["info"] = {**doc["info"], **ext["info"], "version": doc["info"].get("version", "")}
     doc["servers"] = ext["servers"]
     for path, ops in ext["paths"].items():

@@ -63,7 +63,7 @@ class SqliteMeetings:
             params.append(query.end_ms)
         if query.search is not None:
             folded = query.search.folded
-            if len(folded) >= 3:
+            if len(folded) >= 3 and "\x00" not in folded:  # FTS5 stops at a NUL: those take the scan
                 # The trigram index names the candidates; instr() keeps the exact substring semantics.
                 title = (
                     "(seq IN (SELECT rowid FROM meetings_fts WHERE meetings_fts MATCH ?) "

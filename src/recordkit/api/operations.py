@@ -1,0 +1,53 @@
+"""The operations side of one app, built by ``create_app``: readiness, metrics, request ids, access log.
+
+ops = Operations(settings, store, bucket)
+routes += ops.routes()          # /livez, /readyz, /metrics
+ops.install(app)                # the outermost middleware (api.observe)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from recordkit.api.observe import Observe
+from recordkit.api.ops_routes import ops_routes
+from recordkit.ops.health import Readiness
+from recordkit.ops.metrics import Metrics
+from recordkit.settings import Settings
+from recordkit.store.ops import OpsQueries, ops_queries
+
+log = logging.getLogger("recordkit.ops")
+
+
+class Operations:
+    def __init__(self, settings: Settings, store: Any, bucket: Any) -> None:
+        self.settings = settings
+        queries: OpsQueries | None
+        try:
+            queries = ops_queries(store)
+        except TypeError:  # a store this module does not know: probes and gauges say "not checked"
+            queries = None
+        self.queries = queries
+        self.readiness = Readiness(queries, bucket)
+        self.metrics: Metrics | None = None
+        if settings.metrics:
+            from recordkit import __version__
+
+            self.metrics = Metrics(queries, shared_dir=settings.metrics_dir, version=__version__)
+
+    def routes(self) -> list[BaseRoute]:
+        return ops_routes(self.readiness, self.metrics, self.settings.metrics_token)
+
+    def webhook_outcome(self, status: str) -> None:
+        """The webhook dispatcher's report of one attempt (delivered, pending, failed, dead)."""
+        if self.metrics is not None:
+            self.metrics.webhook_outcome(status)
+
+    def install(self, app: Starlette) -> None:
+        """Add the middleware last, so that it is the outermost: it also sees the rate limiter's 429s."""
+        app.add_middleware(Observe, metrics=self.metrics, access_log=self.settings.log_json, routes=app.routes)
+        app.state.ops = self

@@ -1,0 +1,114 @@
+"""Readiness: can this process do its work right now? (``GET /readyz``; liveness is ``/livez``.)
+
+Three checks, each cheap enough for a probe every few seconds:
+
+- ``database``: the store answers a trivial query on a fresh connection (SQLite: the file opened
+  again, read-write, so a removed or replaced file is noticed although open connections hold on).
+- ``migrations``: the schema is at least at this build's last migration (a newer schema, during a
+  rolling upgrade, is reported but ready: migrations only add).
+- ``bucket``: the local bucket folder takes a file (written and removed), or the S3 bucket answers
+  a HEAD with the configured credentials (remembered for ``remote_cache_seconds``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from recordkit.blobs.bucket import LocalBucket, S3Bucket
+from recordkit.errors import RecordKitError
+from recordkit.store.ops import OpsQueries
+
+REMOTE_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def failures(self) -> str:
+        return "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.ok)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecordKitError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Readiness:
+    def __init__(
+        self, queries: OpsQueries | None, bucket: Any, *, remote_cache_seconds: float = REMOTE_CACHE_SECONDS
+    ) -> None:
+        self.queries = queries
+        self.bucket = bucket
+        self.remote_cache_seconds = remote_cache_seconds
+        self._lock = threading.Lock()
+        self._remote: tuple[float, Check] | None = None
+
+    def check(self) -> Report:
+        return Report((*self._store(), self._bucket()))
+
+    def _store(self) -> tuple[Check, Check]:
+        if self.queries is None:
+            return Check("database", True, "not checked"), Check("migrations", True, "not checked")
+        try:
+            state = self.queries.check()
+        except Exception as exc:
+            return Check("database", False, _reason(exc)), Check("migrations", False, "unknown (no database)")
+        database = Check("database", True, self.queries.kind)
+        if state.behind:
+            return database, Check(
+                "migrations",
+                False,
+                f"schema version {state.current}, this build needs {state.expected} (run `recordkit migrate`)",
+            )
+        if state.current > state.expected:
+            return database, Check("migrations", True, f"schema {state.current} is newer than this build's")
+        return database, Check("migrations", True, f"schema {state.current}")
+
+    def _bucket(self) -> Check:
+        bucket = self.bucket
+        if isinstance(bucket, LocalBucket):
+            return self._local(bucket)
+        if isinstance(bucket, S3Bucket):
+            with self._lock:
+                if self._remote is not None and time.monotonic() - self._remote[0] < self.remote_cache_seconds:
+                    return self._remote[1]
+            try:
+                bucket.store.check_bucket()
+                result = Check("bucket", True, bucket.describe())
+            except Exception as exc:
+                result = Check("bucket", False, _reason(exc))
+            with self._lock:
+                self._remote = (time.monotonic(), result)
+            return result
+        return Check("bucket", True, "not checked")
+
+    @staticmethod
+    def _local(bucket: LocalBucket) -> Check:
+        root = bucket.store.root
+        probe = root / f".readyz-{os.getpid()}-{threading.get_ident()}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+            return Check("bucket", False, f"cannot write to {root}: {exc.strerror or exc}")
+        return Check("bucket", True, "local")

@@ -1,0 +1,5 @@
+"""The PostgreSQL store (``--database-url postgresql://...``; the ``postgres`` extra)."""
+
+from recordkit.store.postgres.store import PostgresRecordingStore
+
+__all__ = ["PostgresRecordingStore"]
