@@ -275,3 +275,11 @@ def test_webhooks_match_the_sdk(tenant: Tenant, client: Client, sdk: Cloudflare)
         hooks.get_webhook(tenant.app, made.id)
     with pytest.raises(BadRequestError):
         hooks.create_webhook(tenant.app, name="x", url="https://hooks.example.com", events=["no.such.event"])
+    names = hooks.get_webhook_events(tenant.app)
+    assert "recording.statusUpdate" in names and len(names) == len(set(names))
+    raw = httpx.get(
+        f"{tenant.server.origin}{tenant.kit}/webhooks/all",
+        headers={"Authorization": f"Bearer {tenant.token}"},
+        timeout=30,
+    )
+    assert raw.json()["data"] == names

@@ -156,6 +156,7 @@ _created_app = _decoder(Envelope[CreatedApp])
 _track = _decoder(Envelope[TrackStarted])
 _webhook = _decoder(Envelope[Webhook])
 _webhooks = _decoder(Envelope[list[Webhook]])
+_event_names = _decoder(Envelope[list[str]])
 _recording_page = _decoder(RecordingPage)
 _meeting_page = _decoder(MeetingPage)
 _app_page = _decoder(AppPage)
@@ -187,6 +188,10 @@ def _read_webhook(body: bytes) -> Webhook:
 
 def _read_webhooks(body: bytes) -> list[Webhook]:
     return _webhooks(body).data  # type: ignore[no-any-return]
+
+
+def _read_event_names(body: bytes) -> list[str]:
+    return _event_names(body).data  # type: ignore[no-any-return]
 
 
 def _read_recording_page(body: bytes) -> RecordingPage:
@@ -358,6 +363,10 @@ def create_webhook(account_id: str, app_id: str, fields: dict[str, Any]) -> Call
 
 def get_webhooks(account_id: str, app_id: str) -> Call[list[Webhook]]:
     return Call("GET", f"{kit(account_id, app_id)}/webhooks", _read_webhooks)
+
+
+def get_webhook_events(account_id: str, app_id: str) -> Call[list[str]]:
+    return Call("GET", f"{kit(account_id, app_id)}/webhooks/all", _read_event_names)
 
 
 def _webhook_path(account_id: str, app_id: str, webhook_id: str) -> str:

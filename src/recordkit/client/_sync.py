@@ -571,6 +571,11 @@ class Webhooks:
         c = self._client
         return c.send(_core.get_webhooks(c.account(account_id), app_id))
 
+    def get_webhook_events(self, app_id: str, *, account_id: str | None = None) -> list[str]:
+        """The event names a webhook may subscribe to (``GET .../webhooks/all``)."""
+        c = self._client
+        return c.send(_core.get_webhook_events(c.account(account_id), app_id))
+
     def get_webhook(self, app_id: str, webhook_id: str, *, account_id: str | None = None) -> Webhook:
         c = self._client
         return c.send(_core.get_webhook(c.account(account_id), app_id, webhook_id))
