@@ -586,8 +586,5 @@ SPECIAL_SEARCHES = (
     "-",
     "x" * 255,
     "no such meeting anywhere",
-    "\x00",
-    "a\x00b",
-    "sta\x00ndup",
-)
+)  # a NUL in a query string is a 400 (recordkit.api.guard): tests/property/test_list_search.py
 CASE_CHANGES = (str, str.upper, str.lower, str.swapcase, str.casefold, str.title)
