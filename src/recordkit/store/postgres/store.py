@@ -319,7 +319,8 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                     edges.append(invoked)
             written = 0
             before = self._sum(None, app, "T", RECORDING_STATUSES, None)
-            for lo, hi in zip(edges, [*edges[1:], MAX_MS + 1], strict=True):
+            ends = [*edges[1:], MAX_MS + 1] if edges else []  # no edges: nothing was staged
+            for lo, hi in zip(edges, ends, strict=True):
                 # The batch's own counters from one grouped scan: (status, invoked hour, expiry hour).
                 added: Counter[tuple[str, str, int]] = Counter()
                 rows = 0
