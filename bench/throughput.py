@@ -219,30 +219,42 @@ def breakdown(data_dir: Path, account_id: str, app_id: str, token: str, repeat: 
 # -- main ----------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s runs, one pair")
+def load_parser(description: str, rounds_help: str) -> argparse.ArgumentParser:
+    """The options every list-load benchmark takes (throughput.py, workers.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="3 s runs, one round")
     parser.add_argument("--seconds", type=float, default=None, help="per run (default 10; --quick 3)")
-    parser.add_argument("--pairs", type=int, default=None, help="A,B pairs (default 3; --quick 1)")
+    parser.add_argument("--pairs", type=int, default=None, help=rounds_help)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--recordings", type=int, default=10_000)
     parser.add_argument("--python-load", action="store_true", help="use the asyncio loop even if wrk exists")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def seed_app(name: str, recordings: int) -> tuple[Path, dict[str, Any], dict[str, Any], str]:
+    """A fresh data dir ``bench/out/<name>-data`` with one app of generated recordings:
+    (data dir, ``recordkit init`` output, ``recordkit import`` output, the page-1 list path)."""
+    out = out_dir()
+    data_dir = out / f"{name}-data"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    jsonl = out / f"{name}.jsonl"
+    gen.generate(jsonl, recordings, max(1, recordings // 50), 365, 3, 5)
+    made = rk("init", data_dir=data_dir)
+    imported = rk("import", str(jsonl), "--account", made["account_id"], "--app", made["app_id"], data_dir=data_dir)
+    jsonl.unlink()
+    path = f"/client/v4/accounts/{made['account_id']}/realtime/kit/{made['app_id']}/recordings?per_page={PER_PAGE}"
+    return data_dir, made, imported, path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = load_parser(__doc__.split("\n\n")[0], "A,B pairs (default 3; --quick 1)").parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     pairs = args.pairs or (1 if args.quick else 3)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     out = out_dir()
-    data_dir = out / "throughput-data"
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-
-    jsonl = out / "throughput.jsonl"
-    gen.generate(jsonl, args.recordings, max(1, args.recordings // 50), 365, 3, 5)
-    made = rk("init", data_dir=data_dir)
-    imported = rk("import", str(jsonl), "--account", made["account_id"], "--app", made["app_id"], data_dir=data_dir)
-    jsonl.unlink()
+    data_dir, made, imported, path = seed_app("throughput", args.recordings)
     token = made["token"]
-    path = f"/client/v4/accounts/{made['account_id']}/realtime/kit/{made['app_id']}/recordings?per_page={PER_PAGE}"
 
     rk_port, bare_port = free_port(), free_port()
     while bare_port == rk_port:

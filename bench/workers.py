@@ -20,16 +20,14 @@ go to bench/out/workers.json.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-import gen
-from _common import SERVER_ENV, Server, free_port, out_dir, rk, table, write_json
-from throughput import PER_PAGE, fetch, pin, run_python, run_wrk
+from _common import SERVER_ENV, Server, free_port, out_dir, table, write_json
+from throughput import PER_PAGE, fetch, load_parser, pin, run_python, run_wrk, seed_app
 
 WITHOUT_MIDDLEWARE = (
     "import sys; import recordkit.api.operations as o; o.Operations.install = lambda self, app: None; "
@@ -38,29 +36,13 @@ WITHOUT_MIDDLEWARE = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s runs, one round")
-    parser.add_argument("--seconds", type=float, default=None, help="per run (default 10; --quick 3)")
-    parser.add_argument("--pairs", type=int, default=None, help="rounds (default 3; --quick 1)")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--recordings", type=int, default=10_000)
-    parser.add_argument("--python-load", action="store_true", help="use the asyncio loop even if wrk exists")
-    args = parser.parse_args(argv)
+    args = load_parser(__doc__.split("\n\n")[0], "rounds (default 3; --quick 1)").parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     rounds = args.pairs or (1 if args.quick else 3)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     out = out_dir()
-    data_dir = out / "workers-data"
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-
-    jsonl = out / "workers.jsonl"
-    gen.generate(jsonl, args.recordings, max(1, args.recordings // 50), 365, 3, 5)
-    made = rk("init", data_dir=data_dir)
-    imported = rk("import", str(jsonl), "--account", made["account_id"], "--app", made["app_id"], data_dir=data_dir)
-    jsonl.unlink()
+    data_dir, made, imported, path = seed_app("workers", args.recordings)
     token = made["token"]
-    path = f"/client/v4/accounts/{made['account_id']}/realtime/kit/{made['app_id']}/recordings?per_page={PER_PAGE}"
 
     def server(slug: str, workers: int, env: dict[str, str], *, pinned: bool, patched: bool = False) -> Server:
         port = free_port()
