@@ -9,13 +9,14 @@ import keeps answering and writing. Importing the same id again updates it (the 
 
 from __future__ import annotations
 
+import array
 import itertools
 import mmap
 import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, KeysView
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,7 @@ def import_file(
     tick = progress or (lambda n: None)
     with tempfile.TemporaryDirectory(prefix="recordkit-import-") as scratch:
         try:
-            stagings = _stage_file(store, path, app_id, report, tick, Path(scratch), workers)
+            stagings, disjoint = _stage_file(store, path, app_id, report, tick, Path(scratch), workers)
         except InvalidRequest as exc:  # a broken list document: no line to blame
             report.errors.append((0, exc.message))
             return report
@@ -148,10 +149,13 @@ def import_file(
             return report
         size = max(path.stat().st_size, 1)
         total = max(sum(rows for _, rows in stagings), 1)
-        for staging_path, _ in stagings:
-            report.written += store.import_staged(
-                app_id, staging_path, batch_size, progress=lambda rows: tick(size * rows // total)
-            )
+        report.written = store.import_staged(
+            app_id,
+            [path for path, _ in stagings],
+            batch_size,
+            progress=lambda rows: tick(size * rows // total),
+            disjoint=disjoint,
+        )
     return report
 
 
@@ -163,16 +167,19 @@ def _stage_file(
     tick: Progress,
     scratch: Path,
     workers: int | None,
-) -> list[tuple[Path, int]]:
+) -> tuple[list[tuple[Path, int]], bool]:
+    """The staging files in file order with their row counts, and whether no recording id is in
+    more than one of them (then a later part never replaces an earlier part's row)."""
     size = path.stat().st_size
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 2 or size < PARALLEL_FROM_BYTES or not _plain_json_lines(path):
         staging = Staging(scratch / "staging-0.sqlite3")
         try:
-            report.lines += _stage_rows(store, _rows(path), app_id, report.errors, tick, staging)
+            lines, _ = _stage_rows(store, _rows(path), app_id, report.errors, tick, staging)
+            report.lines += lines
         finally:
             staging.finish()
-        return [(staging.path, staging.rows)]
+        return [(staging.path, staging.rows)], True
     chunks = _chunks(path, workers)
     done = multiprocessing.get_context("fork").Value("q", 0)
     global _FORKED
@@ -181,7 +188,7 @@ def _stage_file(
         (i, start, end, first_line, scratch / f"staging-{i}.sqlite3")
         for i, (start, end, first_line) in enumerate(chunks)
     ]
-    results: list[tuple[int, int, int, list[tuple[int, str]]]] = []
+    results: list[tuple[int, int, int, list[tuple[int, str]], bytes]] = []
     with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
         pending = [pool.submit(_stage_chunk, job) for job in jobs]
         reported = 0
@@ -194,18 +201,27 @@ def _stage_file(
         tick(done.value - reported)
     _FORKED = None
     out = []
-    for index, lines, rows, errors in sorted(results):
+    fingerprints: set[int] = set()
+    hashed = 0
+    for index, lines, rows, errors, hashes in sorted(results):
         report.lines += lines
         report.errors.extend(errors)
         out.append((jobs[index][4], rows))
-    return out
+        ids = array.array("q", hashes)
+        fingerprints.update(ids)
+        hashed += len(ids)
+    # Equal hashes (a shared id, or rarely a collision) only cost pass two its cheap path.
+    return out, len(fingerprints) == hashed
 
 
 _FORKED: tuple[SqliteRecordingStore, Path, str, Any] | None = None
 
 
-def _stage_chunk(job: tuple[int, int, int, int, Path]) -> tuple[int, int, int, list[tuple[int, str]]]:
-    """In a forked worker: convert one byte range of a JSON Lines file into its own staging file."""
+def _stage_chunk(job: tuple[int, int, int, int, Path]) -> tuple[int, int, int, list[tuple[int, str]], bytes]:
+    """In a forked worker: convert one byte range of a JSON Lines file into its own staging file.
+
+    Also returns the hashes of its recording ids (forked workers share the parent's string hashing),
+    so that the parent can tell whether two parts hold one id."""
     index, start, end, first_line, staging_path = job
     assert _FORKED is not None
     store, path, app_id, done = _FORKED
@@ -221,10 +237,10 @@ def _stage_chunk(job: tuple[int, int, int, int, Path]) -> tuple[int, int, int, l
         with path.open("rb") as handle:
             handle.seek(start)
             lines = _bounded_lines(handle, end - start)
-            count = _stage_rows(store, _numbered(lines, first_line), app_id, errors, tick, staging)
+            count, ids = _stage_rows(store, _numbered(lines, first_line), app_id, errors, tick, staging)
     finally:
         staging.finish()
-    return index, count, staging.rows, errors
+    return index, count, staging.rows, errors, array.array("q", map(hash, ids)).tobytes()
 
 
 def _bounded_lines(handle: Any, limit: int) -> Iterator[bytes]:
@@ -270,15 +286,16 @@ def _stage_rows(
     errors: list[tuple[int, str]],
     tick: Progress,
     staging: Staging,
-) -> int:
-    """Convert rows into ``staging``; returns the number of lines seen. Errors go to ``errors``."""
+) -> tuple[int, KeysView[str]]:
+    """Convert rows into ``staging``; returns the number of lines seen and the recording ids staged.
+    Errors go to ``errors``."""
     stamp = now_ms()
     app = store.app_seq(app_id)
     pending: list[tuple[int, str, str]] = []
     recordings: list[tuple[Any, ...]] = []
     meetings: list[tuple[Any, ...]] = []
     seen_meetings: dict[str, Meeting] = {}
-    seen_recordings: set[str] = set()
+    seen_recordings: dict[str, int] = {}  # id -> the rowid its latest line is staged as
     converted_meetings: dict[str, Any] = {}
     lines = 0
     consumed_since = 0
@@ -311,10 +328,10 @@ def _stage_rows(
             continue
         if errors:
             continue  # keep checking, stop converting
-        if rec.id in seen_recordings:
-            flush()  # the earlier row must be staged before it can be superseded
-            staging.supersede(rec.id)
-        seen_recordings.add(rec.id)
+        earlier = seen_recordings.get(rec.id)
+        if earlier is not None:
+            staging.supersede(earlier)
+        seen_recordings[rec.id] = staging.next_rowid + len(recordings)
         pending.append((number, rec.id, meeting.id))
         if seen_meetings.get(meeting.id) != meeting:
             seen_meetings[meeting.id] = meeting
@@ -325,4 +342,4 @@ def _stage_rows(
     if pending:
         flush()
     tick(consumed_since)
-    return lines
+    return lines, seen_recordings.keys()

@@ -683,6 +683,49 @@ def test_import_file_in_forked_workers(
     assert stored_counts(backend) == recount(backend)
 
 
+def test_import_file_in_forked_workers_with_ids_in_both_parts(
+    store: Any, backend: Backend, tenant: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An id in both halves of a file (two workers, two staging parts): the later line wins and every
+    counter stays exact, into an empty app and into one holding rows."""
+    import recordkit.importer as importer
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 1)
+    _, app_id = tenant
+    rng = random.Random(48)
+    meeting = {"id": uid(rng), "title": "Halves", "created_at": "2024-05-01T00:00:00.000Z"}
+    first = [
+        {"id": uid(rng), "status": "UPLOADED", "invoked_time": format_ms(NOW - i * 60_000), "meeting": meeting}
+        for i in range(300)
+    ]
+    # The second half repeats 40 ids of the first with another status and a time days away.
+    again = [
+        {**r, "status": "ERRORED", "invoked_time": format_ms(NOW - 9 * DAY_MS - i * 1000)}
+        for i, r in enumerate(first[::7][:40])
+    ]
+    fresh = [
+        {"id": uid(rng), "status": "PAUSED", "invoked_time": format_ms(NOW - i * 3000), "meeting": meeting}
+        for i in range(260)
+    ]
+    path = tmp_path / "halves.jsonl"
+    path.write_text(
+        "".join(msgspec.json.encode(r).decode() + "\n" for r in [*first, *fresh[:130], *again, *fresh[130:]])
+    )
+    assert len(importer._chunks(path, 2)) == 2 and b"Halves" in path.read_bytes()
+    report = import_file(store, path, app_id, batch_size=50, workers=2)
+    assert report.ok and report.written == 600  # row writes: the 40 ids are written once per part
+    assert backend.raw("SELECT COUNT(*) FROM recordings")[0][0] == 560
+    assert stored_counts(backend) == recount(backend)
+    for r in again:
+        assert store.recording_by_id(r["id"]).status == "ERRORED"
+    assert store.list_recordings(app_id, query_of({"status": "ERRORED"}), NOW)[1] == 40
+    # into an app that holds rows: the same file again replaces, never adds
+    report = import_file(store, path, app_id, batch_size=50, workers=2)
+    assert report.ok and backend.raw("SELECT COUNT(*) FROM recordings")[0][0] == 560
+    assert stored_counts(backend) == recount(backend)
+    assert store.list_recordings(app_id, query_of({"status": "UPLOADED"}), NOW)[1] == 260
+
+
 # -- leases -----------------------------------------------------------------------------------------
 
 

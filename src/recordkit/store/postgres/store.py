@@ -283,12 +283,39 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                 stage.add(list(recordings.values()), list(meetings.values()))
             finally:
                 stage.finish()
-            return self.import_staged(app_id, stage.path)
+            return self.import_staged(app_id, [stage.path])
 
     def import_staged(
-        self, app_id: str, staging_path: Path, batch: int = 100_000, progress: Callable[[int], None] | None = None
+        self,
+        app_id: str,
+        parts: Sequence[Path],
+        batch: int = 100_000,
+        progress: Callable[[int], None] | None = None,
+        disjoint: bool = False,
     ) -> int:
-        """Move an import's staged rows (``recordkit.store.sqlite.staging``) in, a batch per transaction.
+        """Move an import's staged rows (``recordkit.store.sqlite.staging`` files, in file order) in,
+        a batch per transaction; a later part's row of an id wins over an earlier part's.
+        ``disjoint``: no recording id is in two parts (then into an empty app, no batch replaces a
+        row unless someone else wrote)."""
+        written = 0
+        before = self._sum(None, self.app_seq(app_id), "T", RECORDING_STATUSES, None)
+        for part in parts:
+            if not disjoint:
+                before = self._sum(None, self.app_seq(app_id), "T", RECORDING_STATUSES, None)
+            written += self._import_part(app_id, part, batch, progress, before, written if disjoint else 0)
+        return written
+
+    def _import_part(
+        self,
+        app_id: str,
+        staging_path: Path,
+        batch: int,
+        progress: Callable[[int], None] | None,
+        before: int,
+        prior: int,
+    ) -> int:
+        """Move one staging file's rows in, a batch per transaction. ``before``: the app's rows before
+        the import (or this part); ``prior``: rows this import wrote before this part.
 
         The staging file is read with SQLite; each batch is COPYed into a temporary table and moved
         with ``INSERT ... ON CONFLICT (id) DO UPDATE``. Meetings first (changed ones only), then
@@ -311,14 +338,13 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                 )
 
             self.pool.write(load_meetings)
-            src.execute("CREATE INDEX IF NOT EXISTS k_by_time ON k(invoked_ms)")
-            src.execute("CREATE INDEX IF NOT EXISTS rec_by_time ON rec(invoked_ms)")
+            by_time = f"INDEXED BY {staging.BY_TIME}"
             edges: list[int] = []
-            for index, (invoked,) in enumerate(src.execute("SELECT invoked_ms FROM k ORDER BY invoked_ms")):
+            walk = src.execute(f"SELECT invoked_ms FROM rec {by_time} ORDER BY invoked_ms")
+            for index, (invoked,) in enumerate(walk):
                 if index % batch == 0 and (not edges or invoked > edges[-1]):
                     edges.append(invoked)
             written = 0
-            before = self._sum(None, app, "T", RECORDING_STATUSES, None)
             ends = [*edges[1:], MAX_MS + 1] if edges else []  # no edges: nothing was staged
             for lo, hi in zip(edges, ends, strict=True):
                 # The batch's own counters from one grouped scan: (status, invoked hour, expiry hour).
@@ -326,7 +352,8 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                 rows = 0
                 for status, ih, eh, n in src.execute(
                     f"SELECT status, {_HOUR_SQL.format(c='invoked_ms')}, {_HOUR_SQL.format(c='expiry_ms')}, "
-                    "COUNT(*) FROM k WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 GROUP BY 1, 2, 3",
+                    f"COUNT(*) FROM rec {by_time} WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 "
+                    "GROUP BY 1, 2, 3",
                     (lo, hi),
                 ):
                     rows += n
@@ -351,7 +378,7 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                     ):
                         copy.set_types(_RECORDING_TYPES)
                         for row in src.execute(
-                            f"SELECT {_RECORDING_COLUMNS} FROM rec "
+                            f"SELECT {_RECORDING_COLUMNS} FROM rec {by_time} "
                             "WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 ORDER BY invoked_ms",
                             (lo, hi),
                         ):
@@ -359,7 +386,7 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                     deltas: Counter[tuple[str, str, int]] = Counter(added)
                     # Rows replaced by this batch leave their counters. When the app holds nothing but
                     # this import's earlier batches (checked inside this transaction), none can be.
-                    if before or self._sum(conn, app, "T", RECORDING_STATUSES, None) != written:
+                    if before or self._sum(conn, app, "T", RECORDING_STATUSES, None) != prior + written:
                         for status, invoked, expiry in conn.execute(
                             "SELECT r.status, r.invoked_ms, r.expiry_ms FROM recordings r "
                             "JOIN stage_rec s ON s.id = r.id ORDER BY r.id FOR UPDATE OF r"

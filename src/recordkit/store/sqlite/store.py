@@ -334,91 +334,119 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings, SqliteWebhooks):
                 stage.add(list(recordings.values()), list(meetings.values()))
             finally:
                 stage.finish()
-            return self.import_staged(app_id, stage.path)
+            return self.import_staged(app_id, [stage.path])
 
     def import_staged(
-        self, app_id: str, staging_path: Path, batch: int = 100_000, progress: Callable[[int], None] | None = None
+        self,
+        app_id: str,
+        parts: Sequence[Path],
+        batch: int = 100_000,
+        progress: Callable[[int], None] | None = None,
+        disjoint: bool = False,
     ) -> int:
-        """Move an import's staged rows (``recordkit.store.sqlite.staging``) in, a batch per transaction.
+        """Move an import's staged rows (``recordkit.store.sqlite.staging`` files, in file order) in,
+        a batch per transaction; a later part's row of an id wins over an earlier part's.
 
-        Meetings first (all of them, changed ones only, so the title index is not churned), then
-        recordings in ``invoked_time`` order; counters follow in the same transaction as the rows.
+        Per part: meetings first (all of them, changed ones only, so the title index is not churned),
+        then recordings in ``invoked_time`` order; counters follow in the same transaction as the
+        rows. The WAL is copied into the database once, at the end. ``disjoint``: no recording id is
+        in two parts (then into an empty app, no batch replaces a row unless someone else wrote).
         """
         app = self.app_seq(app_id)
-        meeting_columns, recording_columns = staging.MEETING_COLUMNS, staging.RECORDING_COLUMNS
         conn = self.pool.get()
-        conn.execute("ATTACH DATABASE ? AS staging", (str(staging_path),))
         # Batches touch the same index pages again and again: copy them into the database file once,
         # at the end, rather than after every batch (the WAL grows meanwhile; readers are unaffected).
         conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute("PRAGMA cache_size=-1048576")
+        written = 0
         try:
-            with self.pool.write():
-                conn.execute(
-                    f"INSERT INTO meetings ({meeting_columns}) SELECT {meeting_columns} FROM staging.meet "
-                    "WHERE rowid IN (SELECT MAX(rowid) FROM staging.meet GROUP BY id) "
-                    "ON CONFLICT(id) DO UPDATE SET " + _MEETING_UPDATE + " WHERE meetings.wire IS NOT excluded.wire"
-                )
-            # Batches are runs of invoked_time across the whole file, so the time-ordered indexes grow
-            # at their ends instead of being touched everywhere by every batch.
-            conn.execute("CREATE INDEX staging.k_by_time ON k(invoked_ms)")
-            conn.execute("CREATE INDEX staging.rec_by_time ON rec(invoked_ms)")
-            edges: list[int] = []
-            for index, (invoked,) in enumerate(
-                conn.execute("SELECT invoked_ms FROM staging.k INDEXED BY k_by_time ORDER BY invoked_ms")
-            ):
-                if index % batch == 0 and (not edges or invoked > edges[-1]):
-                    edges.append(invoked)
-            written = 0
             before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
-            ends = [*edges[1:], MAX_MS + 1] if edges else []  # no edges: nothing was staged
-            for lo, hi in zip(edges, ends, strict=True):
-                window = (lo, hi)
-                with self.pool.write():
-                    deltas: Counter[tuple[str, str, int]] = Counter()
-                    # Rows replaced by this batch leave their counters. When the app holds nothing but
-                    # this import's earlier batches (checked inside this transaction), none can be.
-                    if before or self._sum(conn, app, "T", RECORDING_STATUSES, None) != written:
-                        for status, invoked, expiry in conn.execute(
-                            "SELECT r.status, r.invoked_ms, r.expiry_ms FROM staging.k s JOIN recordings r "
-                            "ON s.id = r.id WHERE s.invoked_ms >= ? AND s.invoked_ms < ? AND s.dup = 0",
-                            window,
-                        ):
-                            for key in counter_keys(status, invoked, expiry):
-                                deltas[key] -= 1
-                    # The batch's own counters from one grouped scan: (status, invoked hour, expiry hour).
-                    rows = 0
-                    for status, ih, eh, n in conn.execute(
-                        f"SELECT status, {_HOUR_SQL.format(c='invoked_ms')}, {_HOUR_SQL.format(c='expiry_ms')}, "
-                        "COUNT(*) FROM staging.k WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 GROUP BY 1, 2, 3",
-                        window,
-                    ):
-                        rows += n
-                        deltas[("T", status, 0)] += n
-                        deltas[("iH", status, ih)] += n
-                        deltas[("iD", status, ih // 24)] += n
-                        if eh is not None:
-                            deltas[("eH", status, eh)] += n
-                            deltas[("eD", status, eh // 24)] += n
-                    cur = conn.execute(
-                        f"INSERT INTO recordings ({recording_columns}, lapsed) SELECT {recording_columns}, "
-                        "expiry_ms IS NOT NULL AND expiry_ms < ? FROM staging.rec "
-                        "WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 ORDER BY invoked_ms "
-                        "ON CONFLICT(id) DO UPDATE SET " + _RECORDING_UPDATE,
-                        (lapse_cut(now_ms()), *window),
-                    )
-                    written += cur.rowcount
-                    self._apply_deltas(conn, app, deltas)
-                    # New unmanaged rows fire no version trigger (one bump per batch, not per row).
-                    conn.execute("UPDATE apps SET version = version + 1 WHERE seq = ?", (app,))
-                if progress is not None:
-                    progress(rows)
+            for part in parts:
+                if not disjoint:
+                    before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
+                conn.execute("ATTACH DATABASE ? AS staging", (str(part),))
+                try:
+                    written += self._import_part(conn, app, batch, progress, before, written if disjoint else 0)
+                finally:
+                    conn.execute("DETACH DATABASE staging")
             return written
         finally:
-            conn.execute("DETACH DATABASE staging")
             conn.execute("PRAGMA wal_autocheckpoint=1000")
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _import_part(
+        self,
+        conn: sqlite3.Connection,
+        app: int,
+        batch: int,
+        progress: Callable[[int], None] | None,
+        before: int,
+        prior: int,
+    ) -> int:
+        """One staging file's rows. ``before``: the app's rows before the import (or this part);
+        ``prior``: rows this import wrote before this part that are counted in the app's total."""
+        meeting_columns, recording_columns = staging.MEETING_COLUMNS, staging.RECORDING_COLUMNS
+        by_time = f"INDEXED BY {staging.BY_TIME}"
+        with self.pool.write():
+            conn.execute(
+                f"INSERT INTO meetings ({meeting_columns}) SELECT {meeting_columns} FROM staging.meet "
+                "WHERE rowid IN (SELECT MAX(rowid) FROM staging.meet GROUP BY id) "
+                "ON CONFLICT(id) DO UPDATE SET " + _MEETING_UPDATE + " WHERE meetings.wire IS NOT excluded.wire"
+            )
+        # Batches are runs of invoked_time across the whole part, so the time-ordered indexes grow at
+        # their ends instead of being touched everywhere by every batch.
+        edges: list[int] = []
+        for index, (invoked,) in enumerate(
+            conn.execute(f"SELECT invoked_ms FROM staging.rec {by_time} ORDER BY invoked_ms")
+        ):
+            if index % batch == 0 and (not edges or invoked > edges[-1]):
+                edges.append(invoked)
+        written = 0
+        ends = [*edges[1:], MAX_MS + 1] if edges else []  # no edges: nothing was staged
+        for window in zip(edges, ends, strict=True):
+            with self.pool.write():
+                deltas: Counter[tuple[str, str, int]] = Counter()
+                # Rows replaced by this batch leave their counters. When the app holds nothing but
+                # this import's earlier batches (checked inside this transaction), none can be.
+                if before or self._sum(conn, app, "T", RECORDING_STATUSES, None) != prior + written:
+                    for status, invoked, expiry in conn.execute(
+                        f"SELECT r.status, r.invoked_ms, r.expiry_ms FROM staging.rec s {by_time} JOIN recordings r "
+                        "ON s.id = r.id WHERE s.invoked_ms >= ? AND s.invoked_ms < ? AND s.dup = 0",
+                        window,
+                    ):
+                        for key in counter_keys(status, invoked, expiry):
+                            deltas[key] -= 1
+                # The batch's own counters from one grouped walk of the staging index: (status,
+                # invoked hour, expiry hour).
+                rows = 0
+                for status, ih, eh, n in conn.execute(
+                    f"SELECT status, {_HOUR_SQL.format(c='invoked_ms')}, {_HOUR_SQL.format(c='expiry_ms')}, "
+                    f"COUNT(*) FROM staging.rec {by_time} WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 "
+                    "GROUP BY 1, 2, 3",
+                    window,
+                ):
+                    rows += n
+                    deltas[("T", status, 0)] += n
+                    deltas[("iH", status, ih)] += n
+                    deltas[("iD", status, ih // 24)] += n
+                    if eh is not None:
+                        deltas[("eH", status, eh)] += n
+                        deltas[("eD", status, eh // 24)] += n
+                cur = conn.execute(
+                    f"INSERT INTO recordings ({recording_columns}, lapsed) SELECT {recording_columns}, "
+                    f"expiry_ms IS NOT NULL AND expiry_ms < ? FROM staging.rec {by_time} "
+                    "WHERE invoked_ms >= ? AND invoked_ms < ? AND dup = 0 ORDER BY invoked_ms "
+                    "ON CONFLICT(id) DO UPDATE SET " + _RECORDING_UPDATE,
+                    (lapse_cut(now_ms()), *window),
+                )
+                written += cur.rowcount
+                self._apply_deltas(conn, app, deltas)
+                # New unmanaged rows fire no version trigger (one bump per batch, not per row).
+                conn.execute("UPDATE apps SET version = version + 1 WHERE seq = ?", (app,))
+            if progress is not None:
+                progress(rows)
+        return written
 
     def _conflicts_in(
         self, conn: sqlite3.Connection, app_id: str, recording_ids: list[str], meeting_ids: list[str]
