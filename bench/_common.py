@@ -170,6 +170,37 @@ def servers(*items: Server) -> Iterator[None]:
             item.stop()
 
 
+# PostgreSQL for the benchmarks: the tests' throwaway cluster (tests/pg_support.py: fsync off, so
+# commits cost no disk flush), with PostgreSQL's default shared_buffers instead of the tests' 32MB.
+PG_SETTINGS: dict[str, str] = {"shared_buffers": "128MB"}
+
+
+def postgres_unavailable() -> str | None:
+    """Why no throwaway PostgreSQL can be started here (None: it can)."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    import pg_support
+
+    reason: str | None = pg_support.unavailable_reason()
+    return reason
+
+
+@contextlib.contextmanager
+def pg_cluster(settings: dict[str, str] | None = None) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (``pg_support.PgCluster``), removed afterwards.
+    It quits with this process; ``cluster.new_database(migrated=False)`` gives an empty database's URL."""
+    reason = postgres_unavailable()
+    if reason:
+        raise SystemExit(reason)
+    import pg_support
+
+    cluster = pg_support.PgCluster.start(settings=settings if settings is not None else PG_SETTINGS)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 def readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 

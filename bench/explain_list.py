@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from _common import out_dir, table, write_json
-from list_scale import KINDS, TARGET, AppUnderTest, kind_params, typical_meeting
+from list_scale import KINDS, TARGET, AppUnderTest, SqliteRef, kind_params, typical_meeting
 from recordkit.domain.query import parse_recording_query
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
@@ -118,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     repeat = 3 if args.quick else args.repeat
     setup = msgspec.json.decode((args.data_dir / "bench.json").read_bytes())
     store = open_store(Settings.from_env(data_dir=args.data_dir))
-    db = args.data_dir / "recordkit.sqlite3"
+    ref = SqliteRef(args.data_dir / "recordkit.sqlite3")
     apps = [AppUnderTest("big", setup["big_app"], 0), AppUnderTest("small", setup["small_app"], 0)]
     for app in apps:
-        app.meeting_id, app.meeting_size = typical_meeting(db, app.app_id)
+        app.meeting_id, app.meeting_size = typical_meeting(ref, app.app_id)
     conn = store.pool.get()
     kinds = args.kind or list(KINDS)
 

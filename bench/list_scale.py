@@ -16,16 +16,17 @@ server's RSS and the database size. Results also go to bench/out/list_scale.json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import shutil
-import sqlite3
 import statistics
 import sys
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -35,6 +36,7 @@ from _common import SERVER_ENV, Server, free_port, out_dir, quantile, readonly, 
 DAY_MS = 86_400_000
 KINDS = ("none", "status", "two statuses", "meeting", "30-day range", "expired=true", "search", "page 1000")
 TARGET = 1.5
+SMALL = 10_000  # recordings in the small app
 
 
 @dataclass
@@ -79,21 +81,49 @@ def range_ms(anchor_ms: int) -> tuple[int, int]:
     return anchor_ms - 45 * DAY_MS + 1_234_567, anchor_ms - 15 * DAY_MS + 7_654_321
 
 
-# -- reference answers straight from the sqlite file ----------------------------------------------
+# -- reference answers straight from the database -------------------------------------------------
 
 
-def app_key(conn: sqlite3.Connection, app_id: str) -> tuple[str, Any]:
+class RefDb(Protocol):
+    """The store's database, read directly: SQL with ``?`` placeholders (SQLite's; PostgreSQL's
+    wrapper in bench/list_scale_postgres.py translates them)."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def columns(self, table: str) -> set[str]: ...
+
+
+class SqliteRef:
+    """The sqlite file, opened read-only for each statement."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with contextlib.closing(readonly(self.db)) as conn:
+            return conn.execute(sql, list(params)).fetchall()
+
+    def columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.rows(f"PRAGMA table_info({table})")}
+
+
+def app_key(ref: RefDb, app_id: str) -> tuple[str, Any]:
     """How ``recordings`` names an app: ``app_id`` (the UUID) or ``app`` (the apps table's seq)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(recordings)")}
-    if "app_id" in columns:
+    if "app_id" in ref.columns("recordings"):
         return "app_id", app_id
-    return "app", conn.execute("SELECT seq FROM apps WHERE id = ?", [app_id]).fetchone()[0]
+    return "app", ref.rows("SELECT seq FROM apps WHERE id = ?", [app_id])[0][0]
 
 
-def reference(db: Path, app: AppUnderTest, kind: str, anchor_ms: int, now_ms: int) -> tuple[int, list[str]]:
+def title_text(title: str | bytes | None) -> str:
+    """A meeting title as stored: text (SQLite) or UTF-8 bytes (PostgreSQL's bytea)."""
+    if title is None:
+        return ""
+    return bytes(title).decode() if isinstance(title, bytes | memoryview) else title
+
+
+def reference(ref: RefDb, app: AppUnderTest, kind: str, anchor_ms: int, now_ms: int) -> tuple[int, list[str]]:
     """(total, ids of the page) for one kind, computed directly on the database."""
-    with readonly(db) as conn:
-        column, key = app_key(conn, app.app_id)
+    column, key = app_key(ref, app.app_id)
     where, params = f"{column} = ?", [key]
     per_page, offset = 20, 0
     if kind == "status":
@@ -111,42 +141,43 @@ def reference(db: Path, app: AppUnderTest, kind: str, anchor_ms: int, now_ms: in
         where += " AND expiry_ms <= ?"
         params.append(now_ms)
     elif kind == "search":
-        with readonly(db) as conn:
-            titles = conn.execute("SELECT id, title FROM meetings WHERE app_id = ?", [app.app_id]).fetchall()
-        found = [mid for mid, title in titles if gen.RARE_WORD.casefold() in (title or "").casefold()]
-        where += f" AND meeting_id IN ({','.join('?' * len(found))})" if found else " AND 0"
+        titles = ref.rows("SELECT id, title FROM meetings WHERE app_id = ?", [app.app_id])
+        found = [mid for mid, title in titles if gen.RARE_WORD.casefold() in title_text(title).casefold()]
+        where += f" AND meeting_id IN ({','.join('?' * len(found))})" if found else " AND 1 = 0"
         params += found
     elif kind == "page 1000":
         per_page, offset = 10, 9990
-    with readonly(db) as conn:
-        total = conn.execute(f"SELECT COUNT(*) FROM recordings WHERE {where}", params).fetchone()[0]
-        ids = [
-            r[0]
-            for r in conn.execute(
-                f"SELECT id FROM recordings WHERE {where} ORDER BY invoked_ms DESC, id DESC LIMIT ? OFFSET ?",
-                [*params, per_page, offset],
-            )
-        ]
-    return total, ids
+    total = ref.rows(f"SELECT COUNT(*) FROM recordings WHERE {where}", params)[0][0]
+    ids = [
+        r[0]
+        for r in ref.rows(
+            f"SELECT id FROM recordings WHERE {where} ORDER BY invoked_ms DESC, id DESC LIMIT ? OFFSET ?",
+            [*params, per_page, offset],
+        )
+    ]
+    return int(total), ids
 
 
-def typical_meeting(db: Path, app_id: str) -> tuple[str, int]:
+def typical_meeting(ref: RefDb, app_id: str) -> tuple[str, int]:
     """The meeting with the median number of recordings in the app."""
-    with readonly(db) as conn:
-        column, key = app_key(conn, app_id)
-        rows = conn.execute(
-            f"SELECT meeting_id, COUNT(*) AS n FROM recordings WHERE {column} = ? "
-            "GROUP BY meeting_id ORDER BY n, meeting_id",
-            [key],
-        ).fetchall()
+    column, key = app_key(ref, app_id)
+    rows = ref.rows(
+        f"SELECT meeting_id, COUNT(*) AS n FROM recordings WHERE {column} = ? "
+        "GROUP BY meeting_id ORDER BY n, meeting_id",
+        [key],
+    )
     mid, n = rows[len(rows) // 2]
-    return mid, n
+    return str(mid), int(n)
 
 
 # -- setup ---------------------------------------------------------------------------------------
 
 
-def build(data_dir: Path, big: int, small: int, keep_jsonl: bool) -> dict[str, Any]:
+def build(
+    data_dir: Path, big: int, small: int, keep_jsonl: bool, db_args: Sequence[str] = (), name: str = "list_scale"
+) -> dict[str, Any]:
+    """Generate both apps' recordings and load them with ``recordkit init`` / ``app create`` /
+    ``import`` (``db_args``: e.g. ``--database-url URL``, appended to each command)."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
     out = out_dir()
@@ -154,16 +185,15 @@ def build(data_dir: Path, big: int, small: int, keep_jsonl: bool) -> dict[str, A
     setup: dict[str, Any] = {"anchor_ms": now}
     files = {}
     for label, count, seed in (("big", big, 1), ("small", small, 2)):
-        path = out / f"list_scale-{label}.jsonl"
+        path = out / f"{name}-{label}.jsonl"
         summary = gen.generate(path, count, max(1, count // 50), 365, seed, 5, now)
         setup[f"gen_{label}"] = summary
         files[label] = path
         print(f"generated {count:,} recordings ({label}) in {summary['seconds']:.1f}s", flush=True)
-    made = rk("init", data_dir=data_dir)
+    made = rk("init", *db_args, data_dir=data_dir)
     setup.update(account_id=made["account_id"], token=made["token"], big_app=made["app_id"])
-    setup["small_app"] = rk("app", "create", "--account", made["account_id"], "--name", "small", data_dir=data_dir)[
-        "app_id"
-    ]
+    small_app = rk("app", "create", "--account", made["account_id"], "--name", "small", *db_args, data_dir=data_dir)
+    setup["small_app"] = small_app["app_id"]
     for label in ("big", "small"):
         report = rk(
             "import",
@@ -172,6 +202,7 @@ def build(data_dir: Path, big: int, small: int, keep_jsonl: bool) -> dict[str, A
             setup["account_id"],
             "--app",
             setup[f"{label}_app"],
+            *db_args,
             data_dir=data_dir,
         )
         setup[f"import_{label}"] = report
@@ -184,6 +215,17 @@ def build(data_dir: Path, big: int, small: int, keep_jsonl: bool) -> dict[str, A
             files[label].unlink()
     (data_dir / "bench.json").write_bytes(msgspec.json.encode(setup))
     return setup
+
+
+def apps_under_test(setup: dict[str, Any], ref: RefDb) -> list[AppUnderTest]:
+    """The big and the small app of a ``build``, each with its typical meeting."""
+    apps = [
+        AppUnderTest("big", setup["big_app"], setup["gen_big"]["lines"]),
+        AppUnderTest("small", setup["small_app"], setup["gen_small"]["lines"]),
+    ]
+    for app in apps:
+        app.meeting_id, app.meeting_size = typical_meeting(ref, app.app_id)
+    return apps
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -245,58 +287,56 @@ def measure(
     return done
 
 
-# -- main ----------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """What ``serve_and_measure`` saw: rounds, time, the server's memory, the clock at the end."""
+
+    rounds: int
+    elapsed_s: float
+    rss_idle: float
+    rss_total: float
+    rss_parts: list[tuple[int, str, float]]
+    rss_split: dict[str, float]
+    now_after: int
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 vs 10,000 recordings, fewer rounds")
-    parser.add_argument("--big", type=int, default=None, help="recordings in the big app (default 1,000,000)")
-    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 30; --quick 8)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="default: bench/out/list_scale-data")
-    parser.add_argument("--reuse", action="store_true", help="keep an existing data dir built by this script")
-    parser.add_argument("--keep-jsonl", action="store_true", help="keep the generated JSON Lines files")
-    args = parser.parse_args(argv)
-    big = args.big or (100_000 if args.quick else 1_000_000)
-    small = 10_000
-    rounds = args.rounds or (8 if args.quick else 30)
-    data_dir = args.data_dir or out_dir() / "list_scale-data"
-    db = data_dir / "recordkit.sqlite3"
-
-    if args.reuse and (data_dir / "bench.json").exists():
-        setup = msgspec.json.decode((data_dir / "bench.json").read_bytes())
-        print(f"reusing {data_dir}", flush=True)
-    else:
-        setup = build(data_dir, big, small, args.keep_jsonl)
-    apps = [
-        AppUnderTest("big", setup["big_app"], setup["gen_big"]["lines"]),
-        AppUnderTest("small", setup["small_app"], setup["gen_small"]["lines"]),
-    ]
-    for app in apps:
-        app.meeting_id, app.meeting_size = typical_meeting(db, app.app_id)
-
+def serve_and_measure(
+    data_dir: Path,
+    setup: dict[str, Any],
+    apps: list[AppUnderTest],
+    rounds: int,
+    quick: bool,
+    log: str,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """``recordkit serve`` (granian, 1 worker) on a free loopback port, measured by ``measure``."""
     port = free_port()
     cmd = [sys.executable, "-m", "recordkit.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    server = Server("recordkit serve", cmd, port, out_dir() / "list_scale-server.log", SERVER_ENV)
+    server = Server("recordkit serve", cmd, port, out_dir() / log, {**SERVER_ENV, **(env or {})})
     with server:
         server.start("/healthz")
         rss_idle, _ = server.rss_mb()
         started = time.monotonic()
-        measured = measure(port, setup, apps, rounds, warmup=3, budget_s=420 if not args.quick else 120)
+        measured = measure(port, setup, apps, rounds, warmup=3, budget_s=420 if not quick else 120)
         elapsed = time.monotonic() - started
         rss_total, rss_parts = server.rss_mb()
         rss_split = server.rss_split_mb()
-    now_after = int(time.time() * 1000)
+    return Run(measured, elapsed, rss_idle, rss_total, rss_parts, rss_split, int(time.time() * 1000))
 
-    rows, results = [], []
+
+def compare(ref: RefDb, setup: dict[str, Any], apps: list[AppUnderTest], run: Run) -> list[dict[str, Any]]:
+    """Per kind: each app's median and p90, the ratio of the medians, and whether total_count and
+    the page match the reference answers read directly from the database."""
+    results = []
     for kind in KINDS:
         per_app: dict[str, Any] = {}
         for app in apps:
             xs = app.samples.get(kind, [])
-            ref_total, ref_ids = reference(db, app, kind, setup["anchor_ms"], now_after)
+            ref_total, ref_ids = reference(ref, app, kind, setup["anchor_ms"], run.now_after)
             totals = sorted(app.totals.get(kind, set()))
             if kind == "expired=true":  # server's "now" was a little earlier: bracket it
-                low, _ = reference(db, app, kind, setup["anchor_ms"], now_after - int(elapsed * 1000) - 60_000)
+                early = run.now_after - int(run.elapsed_s * 1000) - 60_000
+                low, _ = reference(ref, app, kind, setup["anchor_ms"], early)
                 exact = len(totals) >= 1 and all(low <= t <= ref_total for t in totals)
             else:
                 exact = totals == [ref_total]
@@ -311,30 +351,32 @@ def main(argv: list[str] | None = None) -> int:
             }
         b, s = per_app["big"], per_app["small"]
         ratio = b["median_ms"] / s["median_ms"] if b["median_ms"] and s["median_ms"] else float("nan")
-        ok = ratio <= TARGET
-        results.append({"kind": kind, "ratio": ratio, "meets_target": ok, **per_app})
+        results.append({"kind": kind, "ratio": ratio, "meets_target": ratio <= TARGET, **per_app})
+    return results
+
+
+def print_comparison(apps: list[AppUnderTest], run: Run, results: list[dict[str, Any]], title: str) -> None:
+    """The header, the table per kind and the verdict on the target."""
+    rows = []
+    for r in results:
+        b, s = r["big"], r["small"]
         rows.append(
             (
-                kind,
+                r["kind"],
                 f"{b['median_ms']:.2f}",
                 f"{b['p90_ms']:.2f}",
                 f"{s['median_ms']:.2f}",
                 f"{s['p90_ms']:.2f}",
-                f"{ratio:.2f}" + ("" if ok else " !"),
+                f"{r['ratio']:.2f}" + ("" if r["meets_target"] else " !"),
                 f"{'/'.join(map(str, b['total_count']))} / {'/'.join(map(str, s['total_count']))}",
                 "yes" if b["exact"] and s["exact"] else "NO",
                 "yes" if b["page_ok"] and s["page_ok"] else "NO",
             )
         )
-
-    db_mb = db.stat().st_size / 2**20
-    wal = db.with_name(db.name + "-wal")
-    wal_mb = wal.stat().st_size / 2**20 if wal.exists() else 0.0
-    imp = setup["import_big"]
     print()
     print(
-        f"list_scale: big app {apps[0].count:,} recordings vs small app {apps[1].count:,}; "
-        f"{measured} interleaved rounds ({elapsed:.0f}s), keep-alive http.client, granian 1 worker"
+        f"{title}: big app {apps[0].count:,} recordings vs small app {apps[1].count:,}; "
+        f"{run.rounds} interleaved rounds ({run.elapsed_s:.0f}s), keep-alive http.client, granian 1 worker"
     )
     print(
         f"typical meeting: {apps[0].meeting_size} recordings (big), {apps[1].meeting_size} (small); "
@@ -346,38 +388,84 @@ def main(argv: list[str] | None = None) -> int:
     print()
     missed = [r["kind"] for r in results if not r["meets_target"]]
     print(f"target: ratio <= {TARGET} for every kind -> " + ("met" if not missed else f"MISSED: {', '.join(missed)}"))
+
+
+def common_json(
+    setup: dict[str, Any], apps: list[AppUnderTest], run: Run, results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The part of the JSON results both stores' scripts write."""
+    return {
+        "big": apps[0].count,
+        "small": apps[1].count,
+        "rounds": run.rounds,
+        "target_ratio": TARGET,
+        "results": results,
+        "import": {"big": setup["import_big"], "small": setup["import_small"]},
+        "gen_seconds": {"big": setup["gen_big"]["seconds"], "small": setup["gen_small"]["seconds"]},
+        "server_rss_mib": {
+            "after_run": run.rss_total,
+            "after_start": run.rss_idle,
+            "processes": run.rss_parts,
+            "split": run.rss_split,
+        },
+        "meeting_size": {"big": apps[0].meeting_size, "small": apps[1].meeting_size},
+    }
+
+
+def shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def exit_code(results: list[dict[str, Any]]) -> int:
+    """1 when a total_count was not exact (the latency target is reported, not enforced)."""
+    return 1 if any(not (r["big"]["exact"] and r["small"]["exact"]) for r in results) else 0
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 vs 10,000 recordings, fewer rounds")
+    parser.add_argument("--big", type=int, default=None, help="recordings in the big app (default 1,000,000)")
+    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 30; --quick 8)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: bench/out/list_scale-data")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing data dir built by this script")
+    parser.add_argument("--keep-jsonl", action="store_true", help="keep the generated JSON Lines files")
+    args = parser.parse_args(argv)
+    big = args.big or (100_000 if args.quick else 1_000_000)
+    rounds = args.rounds or (8 if args.quick else 30)
+    data_dir = args.data_dir or out_dir() / "list_scale-data"
+    db = data_dir / "recordkit.sqlite3"
+
+    if args.reuse and (data_dir / "bench.json").exists():
+        setup = msgspec.json.decode((data_dir / "bench.json").read_bytes())
+        print(f"reusing {data_dir}", flush=True)
+    else:
+        setup = build(data_dir, big, SMALL, args.keep_jsonl)
+    ref = SqliteRef(db)
+    apps = apps_under_test(setup, ref)
+    run = serve_and_measure(data_dir, setup, apps, rounds, args.quick, "list_scale-server.log")
+    results = compare(ref, setup, apps, run)
+    print_comparison(apps, run, results, "list_scale")
+
+    db_mb = db.stat().st_size / 2**20
+    wal = db.with_name(db.name + "-wal")
+    wal_mb = wal.stat().st_size / 2**20 if wal.exists() else 0.0
+    imp = setup["import_big"]
     print(f"import ({apps[0].count:,} recordings, `recordkit import`): {imp['seconds']:.1f}s = {imp['per_second']:,}/s")
-    detail = ", ".join(f"{name} {mb:.0f}" for _, name, mb in rss_parts if mb)
+    detail = ", ".join(f"{name} {mb:.0f}" for _, name, mb in run.rss_parts if mb)
     print(
-        f"server RSS after the run: {rss_total:.0f} MiB ({detail}); just after start: {rss_idle:.0f} MiB; "
-        f"of which anonymous {rss_split['RssAnon']:.0f} MiB, file-backed {rss_split['RssFile']:.0f} MiB "
+        f"server RSS after the run: {run.rss_total:.0f} MiB ({detail}); just after start: {run.rss_idle:.0f} MiB; "
+        f"of which anonymous {run.rss_split['RssAnon']:.0f} MiB, file-backed {run.rss_split['RssFile']:.0f} MiB "
         "(SQLite's mmap of the database)"
     )
     print(f"database: {db_mb:,.0f} MiB (+ WAL {wal_mb:,.0f} MiB) for {sum(a.count for a in apps):,} recordings")
     path = write_json(
-        "list_scale.json",
-        {
-            "big": apps[0].count,
-            "small": apps[1].count,
-            "rounds": measured,
-            "target_ratio": TARGET,
-            "results": results,
-            "import": {"big": setup["import_big"], "small": setup["import_small"]},
-            "gen_seconds": {"big": setup["gen_big"]["seconds"], "small": setup["gen_small"]["seconds"]},
-            "server_rss_mib": {
-                "after_run": rss_total,
-                "after_start": rss_idle,
-                "processes": rss_parts,
-                "split": rss_split,
-            },
-            "database_mib": db_mb,
-            "wal_mib": wal_mb,
-            "meeting_size": {"big": apps[0].meeting_size, "small": apps[1].meeting_size},
-        },
+        "list_scale.json", {**common_json(setup, apps, run, results), "database_mib": db_mb, "wal_mib": wal_mb}
     )
-    print(f"(JSON: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path})")
-    bad = [r for r in results if not (r["big"]["exact"] and r["small"]["exact"])]
-    return 1 if bad else 0
+    print(f"(JSON: {shown(path)})")
+    return exit_code(results)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ class PgCluster:
     _template_ready: bool = False
     before_stop: list[Callable[[], object]] = field(default_factory=list)  # e.g. servers using it
     proc: subprocess.Popen[bytes] | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # more -c name=value (benchmarks: shared_buffers)
 
     @property
     def data_dir(self) -> Path:
@@ -122,7 +123,7 @@ class PgCluster:
     # -- life ---------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, bin_dir: Path | None = None) -> PgCluster:
+    def start(cls, bin_dir: Path | None = None, settings: dict[str, str] | None = None) -> PgCluster:
         bin_dir = bin_dir or find_bin_dir()
         if bin_dir is None:
             raise RuntimeError(missing_reason())
@@ -130,7 +131,7 @@ class PgCluster:
         root = Path(tempfile.mkdtemp(prefix="recordkit-pg-"))
         if user is not None:
             os.chown(root, user.pw_uid, user.pw_gid)
-        cluster = cls(bin_dir, root, 0, user)
+        cluster = cls(bin_dir, root, 0, user, settings=dict(settings or {}))
         atexit.register(cluster.stop)
         cluster._initdb()
         for attempt in range(3):
@@ -199,6 +200,7 @@ class PgCluster:
             "shared_buffers=32MB",
             "-c",
             "max_locks_per_transaction=256",
+            *(arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")),
         ]
         setpriv = shutil.which("setpriv")
         if setpriv:  # the parent-death signal is set after the user change, which would clear it

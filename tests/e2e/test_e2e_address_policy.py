@@ -10,7 +10,7 @@ servers here switch it off, as production runs. Public addresses are IP literals
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -57,8 +57,8 @@ def assert_400(resp: httpx.Response, field: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp("policy-strict"), env=STRICT).start()  # an empty data dir
+def strict(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv = RkServer(tmp_path_factory.mktemp("policy-strict"), env={**databases(), **STRICT}).start()  # an empty store
     try:
         yield Tenant.create(srv)
     finally:
@@ -66,8 +66,8 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
 
 
 @pytest.fixture(scope="module")
-def allowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp("policy-allowed"), env=ALLOWED).start()
+def allowed(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv = RkServer(tmp_path_factory.mktemp("policy-allowed"), env={**databases(), **ALLOWED}).start()
     try:
         yield Tenant.create(srv)
     finally:
@@ -154,14 +154,19 @@ def test_everything_passes_with_private_networks_allowed(allowed: Tenant) -> Non
 
 
 def test_a_delivery_to_an_address_that_is_no_longer_allowed_fails_without_retry(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
 ) -> None:
     """A webhook on 127.0.0.1 made while private networks were allowed; the operator turns them off
     and restarts: its deliveries fail at once (one attempt, not retried), the receiver gets nothing,
     and the log and the delivery log say why."""
     srv = RkServer(
         tmp_path_factory.mktemp("policy-delivery"),
-        env={**ALLOWED, "RECORDKIT_FFMPEG": "/nonexistent", "RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS": "0.1"},
+        env={
+            **databases(),
+            **ALLOWED,
+            "RECORDKIT_FFMPEG": "/nonexistent",
+            "RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS": "0.1",
+        },
     )
     tenant = Tenant.create(srv)
     srv.start()

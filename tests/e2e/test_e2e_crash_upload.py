@@ -12,7 +12,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -88,7 +88,7 @@ def relay(sftp_server: SftpServer) -> Iterator[StallingRelay]:
 
 
 def test_kill_9_mid_upload_to_a_destination_then_restart(
-    sftp_server: SftpServer, relay: StallingRelay, tmp_path: Path
+    sftp_server: SftpServer, relay: StallingRelay, tmp_path: Path, databases: Callable[[], dict[str, str]]
 ) -> None:
     folder = f"/uploads/crash-{relay.port}"
     config = {
@@ -99,7 +99,7 @@ def test_kill_9_mid_upload_to_a_destination_then_restart(
         "password": sftp_server.password,
         "path": folder,
     }
-    srv = RkServer(tmp_path / "srv", env={"RECORDKIT_UPLOAD_RETRY_BASE_SECONDS": "0.5"})
+    srv = RkServer(tmp_path / "srv", env={**databases(), "RECORDKIT_UPLOAD_RETRY_BASE_SECONDS": "0.5"})
     tenant = Tenant.create(srv)
     srv.start()
     try:

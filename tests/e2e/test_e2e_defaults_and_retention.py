@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import cli_json
+from e2e_support import cli_json, database_env
 from recording_support import Kit, RkServer, Tenant, ffprobe, streams
 
 pytestmark = pytest.mark.e2e
@@ -22,10 +22,12 @@ UPLOAD_TIMEOUT = 45.0
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RkServer, Tenant]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
+) -> Iterator[tuple[RkServer, Tenant]]:
     srv = RkServer(
         tmp_path_factory.mktemp("rec-defaults"),
-        env={"RECORDKIT_DOWNLOAD_TTL_SECONDS": "3", "RECORDKIT_RETENTION_INTERVAL_SECONDS": "0.5"},
+        env={**databases(), "RECORDKIT_DOWNLOAD_TTL_SECONDS": "3", "RECORDKIT_RETENTION_INTERVAL_SECONDS": "0.5"},
     )
     tenant = Tenant.create(srv)
     srv.start()
@@ -113,20 +115,18 @@ def test_app_config_refuses_bad_values(server: tuple[RkServer, Tenant]) -> None:
 
     from recordkit.cli.main import main
 
-    result = CliRunner().invoke(
-        main,
-        [
-            "app",
-            "config",
-            "--data-dir",
-            str(srv.data_dir),
-            "--account",
-            tenant.account,
-            "--app",
-            tenant.app,
-            "--recording-config",
-            '{"max_seconds": 5}',
-        ],
-    )
+    args = [
+        "app",
+        "config",
+        "--data-dir",
+        str(srv.data_dir),
+        "--account",
+        tenant.account,
+        "--app",
+        tenant.app,
+        "--recording-config",
+        '{"max_seconds": 5}',
+    ]
+    result = CliRunner().invoke(main, args, env=database_env(args))  # the server's store
     assert result.exit_code != 0
     assert "recording_config.max_seconds" in result.output

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +71,10 @@ class Hostile:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+def hostile(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Hostile]:
     srv = RkServer(
         tmp_path_factory.mktemp("hostile"),
-        env={"RECORDKIT_RUN_JOBS": "0", "RECORDKIT_MAX_BODY_BYTES": str(MAX_BODY)},
+        env={**databases(), "RECORDKIT_RUN_JOBS": "0", "RECORDKIT_MAX_BODY_BYTES": str(MAX_BODY)},
     )
     tenant = Tenant.create(srv)
     srv.start()
@@ -85,7 +85,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
             rec = http.post(f"{tenant.kit}/recordings", json={"meeting_id": meeting}).json()["data"]["id"]
             hook = {"name": "h", "url": "https://93.184.215.14/h", "events": ["recording.statusUpdate"]}
             webhook = http.post(f"{tenant.kit}/webhooks", json=hook).json()["data"]["id"]
-        store = open_store(Settings(data_dir=srv.data_dir))
+        store = open_store(Settings(data_dir=srv.data_dir, database_url=srv.env.get("RECORDKIT_DATABASE_URL")))
         try:
             signer = open_signer(store.cipher)
         finally:

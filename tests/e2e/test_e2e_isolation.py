@@ -10,7 +10,7 @@ route is in the matrix by being documented (tests/unit/test_openapi_routes.py ke
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +76,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    server = RkServer(tmp_path_factory.mktemp("isolation"), env={"RECORDKIT_RUN_JOBS": "0"})
+def world(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[World]:
+    server = RkServer(tmp_path_factory.mktemp("isolation"), env={**databases(), "RECORDKIT_RUN_JOBS": "0"})
     server.start()
     try:
         tenant, other = Tenant.create(server), Tenant.create(server)

@@ -3,9 +3,10 @@ and request ids (docs/deployment.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -19,8 +20,8 @@ LIST_TEMPLATE = "/client/v4/accounts/{account_id}/realtime/kit/{app_id}/recordin
 
 
 @pytest.fixture(scope="module")
-def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp("ops"), env={"RECORDKIT_LOG_JSON": "1"})
+def tenant(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv = RkServer(tmp_path_factory.mktemp("ops"), env={**databases(), "RECORDKIT_LOG_JSON": "1"})
     made = Tenant.create(srv)
     srv.start()
     try:
@@ -66,20 +67,38 @@ def test_liveness_and_readiness(tenant: Tenant) -> None:
     assert ready.json()["status"] == "ready" and set(ready.json()["checks"]) == {"database", "migrations", "bucket"}
 
 
-def test_readyz_is_503_while_the_database_file_is_gone(tenant: Tenant) -> None:
-    origin = tenant.server.origin
-    db = tenant.server.data_dir / "recordkit.sqlite3"
+@contextlib.contextmanager
+def database_gone(server: RkServer) -> Iterator[None]:
+    """SQLite: the database file moved away; PostgreSQL: a table the readiness query reads renamed."""
+    url = server.env.get("RECORDKIT_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE accounts RENAME TO accounts_aside")
+            try:
+                yield
+            finally:
+                conn.execute("ALTER TABLE accounts_aside RENAME TO accounts")
+        return
+    db = server.data_dir / "recordkit.sqlite3"
     aside = db.with_name("aside.sqlite3")
     db.rename(aside)
     try:
+        yield
+    finally:
+        aside.rename(db)
+
+
+def test_readyz_is_503_while_the_database_is_gone(tenant: Tenant) -> None:
+    origin = tenant.server.origin
+    with database_gone(tenant.server):
         resp = httpx.get(f"{origin}/readyz", timeout=10)
         assert resp.status_code == 503, resp.text
         body = resp.json()
         assert body["success"] is False and body["error"]["code"] == 503
         assert body["error"]["message"].startswith("not ready: database: ")
         assert httpx.get(f"{origin}/livez", timeout=10).status_code == 200  # alive: do not restart it
-    finally:
-        aside.rename(db)
     assert httpx.get(f"{origin}/readyz", timeout=10).status_code == 200
 
 
@@ -98,7 +117,8 @@ def test_metrics_count_list_requests_under_the_route_template(tenant: Tenant) ->
     counts = [v for (name, labels), v in after.items() if (name,) == latency and ("route", LIST_TEMPLATE) in labels]
     assert sum(counts) >= 4
     assert after[("recordkit_store_up", ())] == 1
-    assert after[("recordkit_info", (("store", "sqlite"), ("version", "0.1.0")))] == 1
+    store = "postgres" if tenant.server.env.get("RECORDKIT_DATABASE_URL") else "sqlite"
+    assert after[("recordkit_info", (("store", store), ("version", "0.1.0")))] == 1
     for status in ("INVOKED", "RECORDING", "PAUSED", "UPLOADING"):
         assert ("recordkit_recording_jobs", (("status", status),)) in after
     assert ("recordkit_webhook_deliveries_pending", ()) in after

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cloudflare
 import httpx
@@ -15,8 +15,9 @@ OTHER_RATE = 3  # per 60 s
 
 
 @pytest.fixture(scope="module")
-def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
+def tenant(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
     env = {
+        **databases(),
         "RECORDKIT_RATE_LIMIT_RECORDINGS": f"{RECORDINGS_RATE}/60",
         "RECORDKIT_RATE_LIMIT_OTHER": f"{OTHER_RATE}/60",
         "RECORDKIT_RUN_JOBS": "0",

@@ -184,16 +184,20 @@ def assert_envelope(resp: httpx.Response, status: int, *needles: str) -> None:
 # -- servers --------------------------------------------------------------------------------------
 
 
-def _server(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> tuple[RkServer, Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp(name), env={**FAST, **env})
+def _server(
+    tmp_path_factory: pytest.TempPathFactory, name: str, databases: Callable[[], dict[str, str]], **env: str
+) -> tuple[RkServer, Tenant]:
+    """A server of its own, on the module's store (``databases``, tests/e2e/conftest.py: on
+    PostgreSQL a database of its own, test_e2e_webhooks_postgres.py)."""
+    srv = RkServer(tmp_path_factory.mktemp(name), env={**databases(), **FAST, **env})
     tenant = Tenant.create(srv)
     srv.start()
     return srv, tenant
 
 
 @pytest.fixture(scope="module")
-def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv, tenant = _server(tmp_path_factory, "hooks-main")
+def main(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv, tenant = _server(tmp_path_factory, "hooks-main", databases)
     try:
         yield tenant
     finally:
@@ -201,8 +205,8 @@ def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
 
 
 @pytest.fixture(scope="module")
-def noenc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv, tenant = _server(tmp_path_factory, "hooks-noenc", RECORDKIT_FFMPEG="/nonexistent")
+def noenc(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv, tenant = _server(tmp_path_factory, "hooks-noenc", databases, RECORDKIT_FFMPEG="/nonexistent")
     try:
         yield tenant
     finally:
@@ -472,10 +476,14 @@ def test_400_is_not_retried_and_redeliver_sends_it_again(noenc: Tenant) -> None:
 
 
 def test_kill_9_with_deliveries_pending_and_mid_send_then_every_event_arrives(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
 ) -> None:
     srv, tenant = _server(
-        tmp_path_factory, "hooks-crash", RECORDKIT_FFMPEG="/nonexistent", RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS="0.1"
+        tmp_path_factory,
+        "hooks-crash",
+        databases,
+        RECORDKIT_FFMPEG="/nonexistent",
+        RECORDKIT_WEBHOOK_RETRY_BASE_SECONDS="0.1",
     )
     port = free_port()  # the receiver is down at first
     pem = public_pem(srv)

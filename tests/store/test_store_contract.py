@@ -821,6 +821,52 @@ def test_retention_expired_files_and_purge(store: Any, tenant: tuple[str, str]) 
     assert store.app_version(app_id)[1] == version  # nothing a list shows changed
 
 
+def test_purges_are_leased_to_one_process(backend: Backend, store: Any, tenant: tuple[str, str]) -> None:
+    """Every process sweeps retention; ``claim_purge`` lets one of them delete each recording's files."""
+    _, app_id = tenant
+    recs = managed(store, app_id, 30, random.Random(62))
+    for r in recs:  # finished, with links that have expired
+        store.update_recording(r.id, lambda x: replace(x, status="UPLOADED", download_url_expiry_ms=NOW - 1), NOW)
+    expiring = {r.id for r in store.expired_files(NOW)}
+    assert len(expiring) == 30
+    stores = [backend.open(), backend.open()]  # two processes on other hosts: only lapsed leases are taken
+    owners = ["host-a.example:101", "host-b.example:202"]
+    won: list[set[str]] = [set(), set()]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            start.wait()
+            for rec_id in sorted(expiring):
+                if stores[i].claim_purge(rec_id, owners[i], NOW, 15_000):
+                    won[i].add(rec_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert not won[0] & won[1] and won[0] | won[1] == expiring
+    first, second, third = sorted(expiring)[:3]
+    holder = 0 if first in won[0] else 1
+    assert stores[holder].claim_purge(first, owners[holder], NOW + 1, 15_000)  # its own lease: renewed
+    assert not stores[1 - holder].claim_purge(first, owners[1 - holder], NOW + 2, 15_000)  # live: left alone
+    assert stores[1 - holder].claim_purge(first, owners[1 - holder], NOW + 16_002, 15_000)  # lapsed: taken
+    store.hold_lease(second, f"{socket.gethostname()}:{_dead_pid()}", NOW + 60_000)
+    assert stores[0].claim_purge(second, owners[0], NOW, 15_000)  # a holder of this host that is gone
+    store.hold_lease(third, f"{socket.gethostname()}:{os.getpid()}", NOW + 60_000)
+    assert not stores[0].claim_purge(third, owners[0], NOW, 15_000)  # ... and one that lives
+    store.mark_purged(first, NOW)
+    assert not stores[0].claim_purge(first, owners[0], NOW + 60_000, 15_000)  # purged: nothing left to do
+    assert not stores[0].claim_purge(str(uuid.uuid4()), owners[0], NOW, 15_000)
+    for s in stores:
+        s.close()
+
+
 # -- the list version -------------------------------------------------------------------------------
 
 
@@ -845,6 +891,7 @@ def test_version_bumps_with_every_visible_write_only(store: Any, tenant: tuple[s
         ("hold lease", lambda: store.hold_lease(rec.id, "h.example:2", NOW + 1), False),
         ("update", lambda: store.update_recording(rec.id, lambda r: replace(r, status="RECORDING"), NOW), True),
         ("import", lambda: store.import_recordings(app_id, [(imported, meeting)]), True),
+        ("claim purge", lambda: store.claim_purge(rec.id, "h.example:3", NOW + 10, 15_000), False),
         ("purge", lambda: store.mark_purged(rec.id, NOW), False),
         ("flag lapsed", lambda: store.flag_lapsed(NOW), False),
         ("other app's meeting", lambda: store.create_meeting(make_meeting(rng, other, "o")), False),
@@ -878,3 +925,12 @@ def test_rotate_secrets_re_encrypts_under_the_first_key(backend: Backend, tenant
     assert only_new.get_app(app_id).recording_config["storage_config"]["secret"] == SECRET_VALUES[1]
     rotated.close()
     only_new.close()
+
+
+def test_postgres_sessions_end_a_transaction_left_idle(backend: Backend, store: Any) -> None:
+    """A process frozen inside a transaction must not hold its leased rows' locks for hours."""
+    if backend.kind != "postgres":
+        pytest.skip("PostgreSQL sessions only")
+    with store.pool.connection() as conn:
+        (value,) = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    assert value == "1min"

@@ -64,6 +64,11 @@ class RecordingStore(MeetingStore, Protocol):
 
     def expired_files(self, now: int, limit: int = 500) -> list[Recording]: ...
 
+    def claim_purge(self, recording_id: str, owner: str, now: int, lease_ms: int) -> bool:
+        """Lease the purge of an expired recording's files to ``owner`` (False: purged, or another
+        live process holds it); of several processes asking at once, one gets it."""
+        ...
+
     def mark_purged(self, recording_id: str, now: int) -> None: ...
 
     def flag_lapsed(self, now: int) -> int:

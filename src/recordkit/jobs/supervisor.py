@@ -377,9 +377,15 @@ class Supervisor:
     # -- retention and orphans ------------------------------------------------------------------
 
     def sweep_retention(self, now: int) -> int:
-        """Delete bucket copies past their expiry; the recording rows stay (``expired=true``)."""
+        """Delete bucket copies past their expiry; the recording rows stay (``expired=true``).
+
+        Every process sweeps; each recording's purge is leased first (``claim_purge``), so one
+        process deletes its files, once. One that dies mid-way leaves a lease that lapses (or, on
+        this host, is taken over at once), and the next sweep deletes again: deleting is idempotent."""
         removed = 0
         for rec in self.store.expired_files(now):
+            if not self.store.claim_purge(rec.id, self.owner, now, LEASE_MS):
+                continue  # purged meanwhile, or another process is purging it
             for key in (rec.files or {}).values():
                 self.bucket.delete(key)
             self.store.mark_purged(rec.id, now)

@@ -44,8 +44,15 @@ def redact(url: str) -> str:
     return f"postgresql://{info.get('user') or ''}@{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
 
 
+# A process frozen or cut off inside a transaction keeps its row locks, and the rows it leased stay
+# invisible to the other processes' SKIP LOCKED claims, until PostgreSQL ends its session: bound
+# that. RecordKit's transactions never wait on anything but the database between statements.
+IDLE_IN_TRANSACTION_TIMEOUT = "60s"
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
 
 
 class PgPool:

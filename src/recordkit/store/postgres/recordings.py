@@ -229,6 +229,31 @@ class PgRecordings:
             flagged += self.pool.write(functools.partial(flag, app=int(app)))
         return flagged
 
+    def claim_purge(self, recording_id: str, owner: str, now: int, lease_ms: int) -> bool:
+        """Lease the purge of an expired recording's files to ``owner``: False once it is purged, or
+        while another live process holds its lease (by the rules of ``claim_unfinished``). The
+        update is conditional on the owner and lease as read: of several processes sweeping at
+        once, exactly one wins and deletes the files; if it dies first, the lease lapses and the
+        next sweep does it."""
+        row = self.pool.fetchone(
+            "SELECT owner, lease_ms FROM recordings WHERE id = %s AND purged_ms IS NULL", (recording_id,)
+        )
+        if row is None:
+            return False
+        holder, lease = row
+        if holder not in (None, owner) and (lease or 0) >= now and not _owner_is_dead(holder):
+            return False
+
+        def work(conn: Conn) -> bool:
+            cur = conn.execute(
+                "UPDATE recordings SET owner = %s, lease_ms = %s WHERE id = %s AND purged_ms IS NULL "
+                "AND owner IS NOT DISTINCT FROM %s AND lease_ms IS NOT DISTINCT FROM %s",
+                (owner, now + lease_ms, recording_id, holder, lease),
+            )
+            return cur.rowcount > 0
+
+        return self.pool.write(work)
+
     def mark_purged(self, recording_id: str, now: int) -> None:
         self.pool.write(
             lambda conn: conn.execute("UPDATE recordings SET purged_ms = %s WHERE id = %s", (now, recording_id))

@@ -650,6 +650,9 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
         if q.search is None and q.meeting_id is None and q.expired is True:
             # Expired = lapsed rows (their own index, in time order) + the few unlapsed rows whose
             # expiry has passed since the last sweep (the lapsing index, sorted): two walks merged.
+            # The second is fenced (OFFSET 0) so that it is planned without the order and the limit:
+            # the planner overestimates its matches a thousandfold and would otherwise walk the time
+            # index past the app's whole unexpired week (migration 0005 makes the index covering).
             others = [f for f in filters if f[0] != "expired"]
             expiry = next(f for f in filters if f[0] == "expired")
             other_where, other_params = _join(others)
@@ -659,9 +662,9 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                 f"(SELECT r.id, r.invoked_ms FROM recordings r WHERE r.app = %s AND r.lapsed{other_where} "
                 f"ORDER BY r.invoked_ms {order}, r.id {order} LIMIT %s) "
                 "UNION ALL "
-                "(SELECT r.id, r.invoked_ms FROM recordings r "
+                "(SELECT x.id, x.invoked_ms FROM (SELECT r.id, r.invoked_ms FROM recordings r "
                 f"WHERE r.app = %s AND NOT r.lapsed AND r.expiry_ms IS NOT NULL AND {expiry[1]}{other_where} "
-                f"ORDER BY r.invoked_ms {order}, r.id {order} LIMIT %s)"
+                f"OFFSET 0) x ORDER BY x.invoked_ms {order}, x.id {order} LIMIT %s)"
                 f") u ORDER BY u.invoked_ms {order}, u.id {order} LIMIT %s OFFSET %s",
                 [app, *other_params, cut, app, *expiry[2], *other_params, cut, limit, offset],
             )

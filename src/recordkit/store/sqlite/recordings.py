@@ -190,6 +190,25 @@ class SqliteRecordings:
                 ).rowcount
         return flagged
 
+    def claim_purge(self, recording_id: str, owner: str, now: int, lease_ms: int) -> bool:
+        """Lease the purge of an expired recording's files to ``owner``: False once it is purged, or
+        while another live process holds its lease (by the rules of ``claim_unfinished``). Of
+        several processes sweeping at once, one deletes the files; if it dies first, the lease
+        lapses and the next sweep does it."""
+        with self.pool.write() as conn:
+            row = conn.execute(
+                "SELECT owner, lease_ms FROM recordings WHERE id = ? AND purged_ms IS NULL", (recording_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            holder, lease = row
+            if holder not in (None, owner) and (lease or 0) >= now and not _owner_is_dead(holder):
+                return False
+            conn.execute(
+                "UPDATE recordings SET owner = ?, lease_ms = ? WHERE id = ?", (owner, now + lease_ms, recording_id)
+            )
+        return True
+
     def mark_purged(self, recording_id: str, now: int) -> None:
         with self.pool.write() as conn:
             conn.execute("UPDATE recordings SET purged_ms = ? WHERE id = ?", (now, recording_id))

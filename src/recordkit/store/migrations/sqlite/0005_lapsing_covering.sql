@@ -1,0 +1,3 @@
+-- Nothing to change on SQLite: its expired=true page names the lapsing index (INDEXED BY), so the
+-- planner cannot walk the time index instead. On PostgreSQL, 0005 makes that index covering so that
+-- it is taken at any estimate (see ../postgres/0005_lapsing_covering.sql). Kept to keep one history.
