@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import array
 import itertools
+import logging
 import mmap
 import multiprocessing
 import os
+import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, KeysView
@@ -38,6 +41,9 @@ BATCH = 20_000  # rows converted between checks of their ids (pass one)
 WRITE_BATCH = 100_000  # RECORDKIT_IMPORT_BATCH overrides it (tests make small batches to crash between)
 PARALLEL_FROM_BYTES = 8 << 20  # below this, forking workers costs more than it saves
 MAX_ERRORS = 20
+SCRATCH_PREFIX = "recordkit-import-"
+
+log = logging.getLogger("recordkit.import")
 
 Progress = Callable[[int], None]
 
@@ -47,6 +53,7 @@ class ImportReport:
     lines: int = 0
     written: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)  # scratch folders of killed imports, removed
 
     @property
     def ok(self) -> bool:
@@ -138,7 +145,10 @@ def import_file(
     batch_size = batch_size or int(os.environ.get("RECORDKIT_IMPORT_BATCH") or WRITE_BATCH)
     report = ImportReport()
     tick = progress or (lambda n: None)
-    with tempfile.TemporaryDirectory(prefix="recordkit-import-") as scratch:
+    report.swept = sweep_scratch()
+    if report.swept:
+        log.info("removed the scratch folders of killed imports: %s", ", ".join(report.swept))
+    with tempfile.TemporaryDirectory(prefix=_scratch_prefix(os.getpid())) as scratch:
         try:
             stagings, disjoint = _stage_file(store, path, app_id, report, tick, Path(scratch), workers)
         except InvalidRequest as exc:  # a broken list document: no line to blame
@@ -157,6 +167,36 @@ def import_file(
             disjoint=disjoint,
         )
     return report
+
+
+def _scratch_prefix(pid: int) -> str:
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{pid}-"
+
+
+def sweep_scratch(root: Path | None = None) -> list[str]:
+    """Remove the scratch folders (pass one's staging files, up to the size of the input) that
+    imports killed on this host left in the temp dir (``TMPDIR``); returns their names. A folder is
+    its import's while that process lives: ``recordkit-import-<host>-<pid>-...``."""
+    folder = Path(root or tempfile.gettempdir())
+    mine = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    removed = []
+    for entry in folder.glob(f"{mine}*"):
+        pid_text = entry.name[len(mine) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)) or not entry.is_dir():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def _stage_file(

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -225,13 +226,33 @@ def test_kill_9_while_checking_the_file_writes_nothing(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     proc = start_import(tenant, path, scratch)
-    time.sleep(0.5)  # pass one (reading and converting 12,000 lines) takes longer than this
-    assert proc.poll() is None, "the import finished before it could be killed"
-    assert count(tenant) == 0
+    # Pass one has begun once its staging files are in the scratch folder; kill it then (converting
+    # 12,000 lines takes a few hundred milliseconds after that).
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("*/staging-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
     kill9(proc)
+    assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
     check_consistent(tenant, path, rows, set())
     conn = db(tenant)
     try:
         assert conn.execute("SELECT COUNT(*) FROM meetings").fetchone()[0] == 0
     finally:
         conn.close()
+    # The killed import's scratch folder (its staging files) is left behind; the next import on this
+    # host removes it (its process is gone) and says so.
+    left = [p.name for p in scratch.iterdir()]
+    assert len(left) == 1 and left[0].startswith(f"recordkit-import-{socket.gethostname()}-{proc.pid}-"), left
+    small = tmp_path / "one.jsonl"
+    small.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
+    owner = ["--account", tenant.account, "--app", tenant.app]
+    again = subprocess.run(
+        [*cli_command(), "import", str(small), "--data-dir", str(tenant.server.data_dir), *owner],
+        capture_output=True,
+        text=True,
+        env={**clean_env(), "TMPDIR": str(scratch)},
+        timeout=60,
+        check=True,
+    )
+    assert f"removed {left[0]}: the scratch folder of an import that was killed" in again.stderr
+    assert list(scratch.iterdir()) == [] and count(tenant) == 3

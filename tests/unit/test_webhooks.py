@@ -31,6 +31,7 @@ from recordkit.domain.webhooks import (
 )
 from recordkit.errors import Conflict, InvalidRequest, NotFound
 from recordkit.jobs.webhooks import WebhookDispatcher, WebhookPolicy, judge
+from recordkit.security.netpolicy import AddressPolicy
 from recordkit.security.webhook_keys import WebhookSigner, key_path
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
@@ -439,6 +440,69 @@ def test_dispatcher_gives_up_after_max_attempts(world: World, tmp_path: Path) ->
     assert (dead.status, dead.attempts) == ("dead", 3)
     assert "ConnectError" in (dead.last_error or "") and "3 attempts" in (dead.last_error or "")
     assert calls == [dead.id] * 3
+
+
+def test_a_send_connects_to_the_address_the_policy_checked(world: World, tmp_path: Path) -> None:
+    """With the address policy on, one lookup decides: the send connects to the checked address (as
+    the named host, TLS checked against the name), so DNS that changes after the check (rebinding)
+    cannot move it onto a private address; a host that stops resolving is retried, never sent by name.
+    The receivers are httpx's MockTransport: public addresses cannot be served on this machine."""
+    answers = {
+        "hooks.example.com": [["93.184.216.34", "2606:2800:220:1::1"]],
+        "rebind.example": [["93.184.216.35"], ["10.0.0.7"]],  # public when checked, private after
+        "gone.example": [[]],
+    }
+    lookups: list[str] = []
+
+    def resolver(host: str) -> list[str]:
+        lookups.append(host)
+        queue = answers[host]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    tls = world.hook(url="https://hooks.example.com:8443/a?x=1")
+    rebind = world.hook(url="http://rebind.example/b")
+    gone = world.hook(url="http://gone.example/c")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    dispatcher = WebhookDispatcher(
+        world.store,
+        WebhookSigner(key_path(tmp_path / "keys")),
+        WebhookPolicy(attempts=12, base_seconds=30, timeout_seconds=2, allow_private_network=False),
+        transport=httpx.MockTransport(handler),
+        poll_seconds=0.02,
+        addresses=AddressPolicy(allow_private=False, resolver=resolver),
+    )
+    world.recording()
+
+    def settled() -> bool:
+        by_hook = {h.id: world.store.list_deliveries(webhook_id=h.id) for h in (tls, rebind, gone)}
+        return all(d and d[0].attempts >= 1 for d in by_hook.values())
+
+    _run_until(dispatcher, settled)
+    assert lookups.count("hooks.example.com") == 1 and lookups.count("rebind.example") == 1
+    by_path = {r.url.path: r for r in seen}
+    assert set(by_path) == {"/a", "/b"}  # nothing was sent to the host that does not resolve
+    a = by_path["/a"]
+    assert (a.url.scheme, a.url.host, a.url.port, a.url.query) == ("https", "93.184.216.34", 8443, b"x=1")
+    assert a.headers["host"] == "hooks.example.com:8443"
+    assert a.extensions["sni_hostname"] == "hooks.example.com"
+    b = by_path["/b"]
+    assert (b.url.host, b.headers["host"]) == ("93.184.216.35", "rebind.example")
+    assert "sni_hostname" not in b.extensions
+    assert world.store.list_deliveries(webhook_id=tls.id)[0].status == "delivered"
+    assert world.store.list_deliveries(webhook_id=rebind.id)[0].status == "delivered"
+    (waiting,) = world.store.list_deliveries(webhook_id=gone.id)
+    assert waiting.status == "pending" and "does not resolve" in (waiting.last_error or "")
+    # The next event: rebind.example now resolves to a private address, and is refused.
+    world.recording()
+    _run_until(dispatcher, lambda: world.store.list_deliveries(webhook_id=rebind.id)[0].status != "pending")
+    refused = world.store.list_deliveries(webhook_id=rebind.id)[0]
+    assert refused.status == "failed" and "10.0.0.7" in (refused.last_error or "")
+    assert [r.url.path for r in seen].count("/b") == 1
 
 
 def test_the_signing_key_is_made_once_with_mode_0600(tmp_path: Path) -> None:

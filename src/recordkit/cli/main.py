@@ -362,6 +362,8 @@ def import_cmd(data_dir: Path, as_json: bool, file: Path, account_id: str, app_i
         elapsed = time.perf_counter() - started
     finally:
         store.close()
+    for name in report.swept:
+        click.echo(f"removed {name}: the scratch folder of an import that was killed", err=True)
     if report.errors:
         if as_json:
             click.echo(json.dumps({"imported": 0, "errors": [{"line": n, "error": e} for n, e in report.errors]}))

@@ -27,14 +27,14 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
 from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import ClaimedDelivery, render_payload
-from recordkit.security.netpolicy import AddressPolicy
+from recordkit.security.netpolicy import AddressPolicy, Pinned
 from recordkit.security.webhook_keys import WebhookSigner
 from recordkit.store.sqlite.recordings import owner_id
 
@@ -132,6 +132,7 @@ class Ready:
     claimed: ClaimedDelivery
     body: bytes
     signature: str
+    pinned: Pinned = field(default_factory=Pinned)  # where the send connects (the policy's one lookup)
 
 
 class WebhookDispatcher:
@@ -147,6 +148,7 @@ class WebhookDispatcher:
         per_webhook: int = PER_WEBHOOK,
         poll_seconds: float = POLL_SECONDS,
         on_outcome: Callable[[str], None] | None = None,
+        addresses: AddressPolicy | None = None,
     ) -> None:
         self.store = store
         self.on_outcome = on_outcome  # told each attempt's outcome (delivered, pending, failed, dead): metrics
@@ -158,7 +160,7 @@ class WebhookDispatcher:
         self.per_webhook = per_webhook
         self.poll_seconds = poll_seconds
         self.owner = owner_id()
-        self.addresses = AddressPolicy(allow_private=self.policy.allow_private_network)
+        self.addresses = addresses or AddressPolicy(allow_private=self.policy.allow_private_network)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -240,7 +242,8 @@ class WebhookDispatcher:
         )
         out: list[Ready] = []
         for item in claimed:
-            blocked = self.addresses.blocked(item.url)
+            pinned = self.addresses.pin(item.url)
+            blocked = pinned.blocked
             if blocked is not None:  # a host that moved onto a private network: never retried
                 error = f"address policy: the host resolves to {blocked} (not public); not sent, not retried"
                 log.warning(
@@ -265,7 +268,7 @@ class WebhookDispatcher:
                     item.seq, self.owner, status="dead", next_ms=now, code=None, error=f"render: {exc}"[:300], now=now
                 )
                 continue
-            out.append(Ready(item, body, self.signer.sign(body)))
+            out.append(Ready(item, body, self.signer.sign(body), pinned))
         return out
 
     async def _send(self, client: httpx.AsyncClient, ready: Ready) -> None:
@@ -278,9 +281,21 @@ class WebhookDispatcher:
         }
         code: int | None = None
         error: str | None = None
+        url: str | httpx.URL = claimed.url
+        extensions: dict[str, Any] = {}
         try:
+            if ready.pinned.unresolved:
+                raise httpx.ConnectError("the host does not resolve")
+            if ready.pinned.address is not None:  # connect to the checked address, as the named host
+                named = httpx.URL(claimed.url)
+                url = named.copy_with(host=ready.pinned.address)
+                headers["host"] = named.netloc.decode("ascii")
+                if named.scheme == "https":
+                    extensions["sni_hostname"] = named.host  # TLS: the name's certificate, checked
             async with asyncio.timeout(self.policy.timeout_seconds):
-                async with client.stream("POST", claimed.url, content=ready.body, headers=headers) as response:
+                async with client.stream(
+                    "POST", url, content=ready.body, headers=headers, extensions=extensions
+                ) as response:
                     code = response.status_code  # the body is not read
         except (TimeoutError, httpx.TimeoutException):
             error = f"timed out after {self.policy.timeout_seconds:g} s"

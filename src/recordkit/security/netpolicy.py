@@ -100,6 +100,15 @@ def blocked_address(host: str, *, resolver: Resolver = resolve) -> str | None:
 
 
 @dataclass(frozen=True)
+class Pinned:
+    """What a connection to a URL's host may use, decided by one lookup (``AddressPolicy.pin``)."""
+
+    blocked: str | None = None  # a non-public address the host resolves to: do not connect
+    address: str | None = None  # the checked public address to connect to (None: connect by name)
+    unresolved: bool = False  # the host resolves to nothing now: a network error, retried later
+
+
+@dataclass(frozen=True)
 class AddressPolicy:
     """The operator's switch (``Settings.allow_private_network``) with the checks it governs."""
 
@@ -127,3 +136,24 @@ class AddressPolicy:
         except ValueError:
             return None
         return blocked_address(host, resolver=self.resolver) if host else None
+
+    def pin(self, url: str) -> Pinned:
+        """At connect time, one lookup: refuse the host when any of its addresses is not public,
+        else pin the connection to the first checked address, so that a second lookup by the HTTP
+        client (DNS rebinding with a short TTL) cannot move it to a refused one. Nothing to pin
+        when private networks are allowed, or for a URL without a host."""
+        if self.allow_private:
+            return Pinned()
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            return Pinned()
+        if not host:
+            return Pinned()
+        addresses = _addresses(host.strip().strip("[]"), self.resolver)
+        if not addresses:
+            return Pinned(unresolved=True)
+        for address in addresses:
+            if not is_public(address):
+                return Pinned(blocked=address)
+        return Pinned(address=addresses[0])
