@@ -927,10 +927,14 @@ def test_rotate_secrets_re_encrypts_under_the_first_key(backend: Backend, tenant
     only_new.close()
 
 
-def test_postgres_sessions_end_a_transaction_left_idle(backend: Backend, store: Any) -> None:
+def test_postgres_sessions_end_a_transaction_left_idle(pg_url: str) -> None:
     """A process frozen inside a transaction must not hold its leased rows' locks for hours."""
-    if backend.kind != "postgres":
-        pytest.skip("PostgreSQL sessions only")
-    with store.pool.connection() as conn:
-        (value,) = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    from recordkit.store.postgres import PostgresRecordingStore
+
+    store = PostgresRecordingStore(pg_url, SecretCipher([Fernet.generate_key()]))
+    try:
+        with store.pool.connection() as conn:
+            (value,) = conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+    finally:
+        store.close()
     assert value == "1min"
