@@ -9,6 +9,7 @@ servers here switch it off, as production runs. Public addresses are IP literals
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,6 +81,11 @@ def meeting(http: httpx.Client, tenant: Tenant, **body: Any) -> str:
     return str(made.json()["data"]["id"])
 
 
+def set_app_config(tenant: Tenant, config: dict[str, Any]) -> None:
+    args = ["--data-dir", str(tenant.server.data_dir), "--account", tenant.account, "--app", tenant.app]
+    run_cli("app", "config", *args, "--recording-config", json.dumps(config), "--json")
+
+
 def count(http: httpx.Client, tenant: Tenant, what: str) -> int:
     listed = http.get(f"{tenant.kit}/{what}")
     assert listed.status_code == 200, listed.text
@@ -131,11 +137,22 @@ def test_an_sftp_host_on_a_private_network_is_400_wherever_it_comes_from(strict:
         for host in ("127.0.0.1", "localhost", "10.0.0.5", "169.254.169.254", "::1"):
             body = {"meeting_id": mid, "storage_config": sftp(host)}
             assert_400(http.post(f"{strict.kit}/recordings", json=body), "storage_config.host")
-        # from the meeting's recording_config, for a recording and a track recording
-        inherited = meeting(http, strict, recording_config={"storage_config": sftp("192.168.0.7")})
-        assert_400(http.post(f"{strict.kit}/recordings", json={"meeting_id": inherited}), "storage_config.host")
-        track = {"meeting_id": inherited, "layers": {"default": {"file_name_prefix": "t"}}}
-        assert_400(http.post(f"{strict.kit}/recordings/track", json=track), "storage_config.host")
+        # in a meeting's recording_config: refused when the meeting is created, and nothing is made
+        meetings = count(http, strict, "meetings")
+        made = http.post(
+            f"{strict.kit}/meetings", json={"title": "p", "recording_config": {"storage_config": sftp("192.168.0.7")}}
+        )
+        assert_400(made, "recording_config.storage_config.host")
+        assert count(http, strict, "meetings") == meetings
+        # from the app's recording_config (the operator's, set with the CLI): refused at the start of a
+        # recording and of a track recording
+        set_app_config(strict, {"storage_config": sftp("192.168.0.7")})
+        try:
+            assert_400(http.post(f"{strict.kit}/recordings", json={"meeting_id": mid}), "storage_config.host")
+            track = {"meeting_id": mid, "layers": {"default": {"file_name_prefix": "t"}}}
+            assert_400(http.post(f"{strict.kit}/recordings/track", json=track), "storage_config.host")
+        finally:
+            set_app_config(strict, {})
         assert count(http, strict, "recordings") == before
         public = http.post(f"{strict.kit}/recordings", json={"meeting_id": mid, "storage_config": sftp("8.8.8.8")})
         assert public.status_code == 200, public.text

@@ -91,7 +91,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
 
     app = Starlette(
         lifespan=lifespan,
-        routes=build_routes(service, settings, extra),
+        routes=build_routes(service, settings, extra, addresses),
         exception_handlers={
             RecordKitError: on_recordkit_error,
             HTTPException: on_http_exception,

@@ -7,6 +7,7 @@ path does, rather than the 405 a known path with another method would get.
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,6 +17,7 @@ from recordkit.api.auth import authenticate
 from recordkit.api.body import read_body
 from recordkit.domain.service import RecordingsService
 from recordkit.errors import NotImplementedYet
+from recordkit.security.netpolicy import AddressPolicy
 from recordkit.settings import Settings
 
 JSON = "application/json"
@@ -35,7 +37,9 @@ def _params(request: Request) -> dict[str, list[str]]:
     return params
 
 
-def meeting_routes(service: RecordingsService, settings: Settings) -> list[BaseRoute]:
+def meeting_routes(
+    service: RecordingsService, settings: Settings, addresses: AddressPolicy | None = None
+) -> list[BaseRoute]:
     store = service.store
 
     async def create_meeting(request: Request) -> Response:
@@ -46,7 +50,11 @@ def meeting_routes(service: RecordingsService, settings: Settings) -> list[BaseR
         service.require_write(principal)
         service.app_for(principal, p["account_id"], p["app_id"])
         raw = await read_body(request, settings.max_body_bytes)
-        meeting = service.create_meeting(principal, p["account_id"], p["app_id"], raw)
+        args = (principal, p["account_id"], p["app_id"], raw, addresses)
+        if addresses is not None and addresses.resolves:  # an SFTP host is looked up: off the loop
+            meeting = await run_in_threadpool(service.create_meeting, *args)
+        else:
+            meeting = service.create_meeting(*args)
         return _json(wire.ok(wire.meeting(meeting)), status=201)
 
     async def list_meetings(request: Request) -> Response:

@@ -16,6 +16,7 @@ from recordkit.api.body import decode, read_body
 from recordkit.api.meetings import meeting_routes
 from recordkit.domain.service import RecordingsService
 from recordkit.errors import MethodNotAllowed, NotFound, NotImplementedYet
+from recordkit.security.netpolicy import AddressPolicy
 from recordkit.settings import Settings
 
 JSON = "application/json"
@@ -40,7 +41,10 @@ def _json(body: bytes, status: int = 200) -> Response:
 
 
 def build_routes(
-    service: RecordingsService, settings: Settings, extra: list[BaseRoute] | None = None
+    service: RecordingsService,
+    settings: Settings,
+    extra: list[BaseRoute] | None = None,
+    addresses: AddressPolicy | None = None,
 ) -> list[BaseRoute]:
     store = service.store
 
@@ -82,7 +86,7 @@ def build_routes(
         Route(f"{KIT}/apps", create_app, methods=["POST"]),
         Route(f"{KIT}/apps/{{app_id}}", get_app, methods=["GET"]),
         Route(f"{KIT}/{{app_id}}/recordings", list_recordings, methods=["GET"]),
-        *meeting_routes(service, settings),
+        *meeting_routes(service, settings, addresses),
     ]
     routes.extend(extra or [])
     routes.append(_fallback(routes, service))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from recordkit.domain.ids import check_account_id, check_app_id, check_uuid, new_uuid
 from recordkit.domain.listcache import PageCache, cacheable, params_key
@@ -19,6 +20,9 @@ from recordkit.domain.query import (
 )
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Forbidden, InvalidRequest, NotFound
+
+if TYPE_CHECKING:
+    from recordkit.security.netpolicy import AddressPolicy
 
 MAX_APP_NAME = 255
 MAX_APP_SEARCH = 125
@@ -75,13 +79,27 @@ class RecordingsService:
 
     # -- meetings ----------------------------------------------------------------------------
 
-    def create_meeting(self, principal: Principal, account_id: str, app_id: str, raw_body: bytes) -> Meeting:
-        """A new ACTIVE meeting from a create body (SPEC §5); needs Realtime Admin."""
+    def create_meeting(
+        self,
+        principal: Principal,
+        account_id: str,
+        app_id: str,
+        raw_body: bytes,
+        addresses: AddressPolicy | None = None,
+    ) -> Meeting:
+        """A new ACTIVE meeting from a create body (SPEC §5); needs Realtime Admin. ``addresses``:
+        the address policy an SFTP host in its ``recording_config.storage_config`` must pass (it may
+        look the name up: callers then run this off the event loop)."""
         self.check_account(principal, account_id)
         self.require_write(principal)
         app = self.app_for(principal, account_id, app_id)
         body = parse_create_meeting(raw_body)
         meeting = new_meeting(body, meeting_id=new_uuid(), app_id=app.id, now_ms=self.clock())
+        storage = (meeting.recording_config or {}).get("storage_config")
+        if addresses is not None and isinstance(storage, dict) and storage.get("type") == "sftp":
+            host = storage.get("host")
+            if isinstance(host, str):
+                addresses.check_host(host, "recording_config.storage_config.host")
         self.store.create_meeting(meeting)
         return meeting
 
