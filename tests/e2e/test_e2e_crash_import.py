@@ -6,6 +6,11 @@ run of ``invoked_time`` (pass two). Killed there, what the API shows is exactly 
 before some instant, each one whole and as the file has it, counted exactly (``paging.total_count``
 equals ``COUNT(*)`` for every filter), none twice; and importing the file again completes it.
 Batches are made small here (``RECORDKIT_IMPORT_BATCH``) so the kill lands between and inside them.
+
+The server and the imports run on the module's store (``databases``, tests/e2e/conftest.py):
+test_e2e_crash_import_postgres.py runs every test here again on PostgreSQL (``recordkit import
+--database-url``; one transaction per batch under the app's advisory lock), where the checks read
+the database with psycopg and SQLite's ``PRAGMA integrity_check`` has no counterpart.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from e2e_support import (
     Reference,
     clean_env,
     cli_command,
+    database_env,
     make_meeting,
     make_recording,
     parse,
@@ -71,8 +77,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str,
 
 
 @pytest.fixture
-def tenant(tmp_path: Path) -> Iterator[Tenant]:
-    srv = RkServer(tmp_path / "srv", env={"RECORDKIT_RUN_JOBS": "0"})
+def tenant(tmp_path: Path, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    srv = RkServer(tmp_path / "srv", env={**databases(), "RECORDKIT_RUN_JOBS": "0"})
     made = Tenant.create(srv)
     srv.start()
     try:
@@ -81,22 +87,54 @@ def tenant(tmp_path: Path) -> Iterator[Tenant]:
         srv.stop()
 
 
+def database_url(tenant: Tenant) -> str | None:
+    """The tenant's PostgreSQL database; None: SQLite in the server's data dir."""
+    return tenant.server.env.get("RECORDKIT_DATABASE_URL")
+
+
 def db(tenant: Tenant) -> sqlite3.Connection:
     path = tenant.server.data_dir / "recordkit.sqlite3"
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
+def query(tenant: Tenant, sql: str, settled: bool = False) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (the same text on both stores), read straight from the database.
+
+    ``settled`` (PostgreSQL): first wait for the app's import lock (the one every batch's
+    transaction takes, ``PostgresStore._import_part``). After ``kill -9`` of an import, its backend
+    may still be finishing the transaction whose COMMIT it had been sent; once the lock is ours,
+    that batch is in or out for good. SQLite commits in the killed process itself: nothing is
+    pending once it is gone."""
+    url = database_url(tenant)
+    if url is None:
+        conn = db(tenant)
+        try:
+            return [tuple(row) for row in conn.execute(sql)]
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        if settled:
+            pg.execute("SET LOCAL lock_timeout = '30s'")
+            pg.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('recordkit-import:' || seq, 0)) FROM apps WHERE id = %s",
+                (tenant.app,),
+            )
+        return [tuple(row) for row in pg.execute(sql)]
+
+
 def count(tenant: Tenant) -> int:
-    conn = db(tenant)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM recordings").fetchone()[0])
-    finally:
-        conn.close()
+    return int(query(tenant, "SELECT COUNT(*) FROM recordings")[0][0])
 
 
 def start_import(tenant: Tenant, path: Path, scratch: Path) -> subprocess.Popen[bytes]:
     env = {**clean_env(), "RECORDKIT_IMPORT_BATCH": str(BATCH), "TMPDIR": str(scratch)}
     args = ["import", str(path), "--data-dir", str(tenant.server.data_dir), "--account", tenant.account]
+    # The database as run_cli finds it (e2e_support.database_env), given here as --database-url.
+    url = database_env(args).get("RECORDKIT_DATABASE_URL")
+    if url:
+        args += ["--database-url", url]
     return subprocess.Popen(
         [*cli_command(), *args, "--app", tenant.app, "--json"],
         stdout=subprocess.PIPE,
@@ -148,13 +186,10 @@ def check_consistent(tenant: Tenant, path: Path, rows: list[dict[str, Any]], vis
     part's earliest invoked_time), each recording whole and as the file has it, none twice, and
     counted exactly."""
     by_id = {r["id"]: r for r in rows}
-    conn = db(tenant)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        total, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM recordings").fetchone()
-        assert total == distinct == len(visible_ids)
-    finally:
-        conn.close()
+    if database_url(tenant) is None:  # SQLite only: PostgreSQL has no such check to run from SQL
+        assert query(tenant, "PRAGMA integrity_check") == [("ok",)]
+    [(total, distinct)] = query(tenant, "SELECT COUNT(*), COUNT(DISTINCT id) FROM recordings", settled=True)
+    assert total == distinct == len(visible_ids)
     assert visible_ids <= set(by_id)
     parts = chunks_of(path, rows)
     assert sum(len(p) for p in parts) == len(rows)
@@ -196,11 +231,7 @@ def test_kill_9_in_the_middle_of_an_import_then_import_again(
         time.sleep(0.005)
     kill9(proc)
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr.read() if proc.stderr else b"")
-    conn = db(tenant)
-    try:
-        visible = {r[0] for r in conn.execute("SELECT id FROM recordings")}
-    finally:
-        conn.close()
+    visible = {r[0] for r in query(tenant, "SELECT id FROM recordings", settled=True)}
     assert 0 < len(visible) < len(rows), f"the kill did not land mid-way ({len(visible)} of {len(rows)})"
     check_consistent(tenant, path, rows, visible)
 
@@ -234,23 +265,19 @@ def test_kill_9_while_checking_the_file_writes_nothing(
     kill9(proc)
     assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
     check_consistent(tenant, path, rows, set())
-    conn = db(tenant)
-    try:
-        assert conn.execute("SELECT COUNT(*) FROM meetings").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert query(tenant, "SELECT COUNT(*) FROM meetings", settled=True) == [(0,)]
     # The killed import's scratch folder (its staging files) is left behind; the next import on this
     # host removes it (its process is gone) and says so.
     left = [p.name for p in scratch.iterdir()]
     assert len(left) == 1 and left[0].startswith(f"recordkit-import-{socket.gethostname()}-{proc.pid}-"), left
     small = tmp_path / "one.jsonl"
     small.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
-    owner = ["--account", tenant.account, "--app", tenant.app]
+    args = ["import", str(small), "--data-dir", str(tenant.server.data_dir), "--account", tenant.account]
     again = subprocess.run(
-        [*cli_command(), "import", str(small), "--data-dir", str(tenant.server.data_dir), *owner],
+        [*cli_command(), *args, "--app", tenant.app],
         capture_output=True,
         text=True,
-        env={**clean_env(), "TMPDIR": str(scratch)},
+        env={**clean_env(), **database_env(args), "TMPDIR": str(scratch)},  # the database as run_cli gives it
         timeout=60,
         check=True,
     )

@@ -14,7 +14,9 @@ The recordings run at once in one module fixture (real-time encoding is the slow
   ``recordkit recordings retry-upload`` once it is back: UPLOADED and delivered.
 
 A second server keeps the RecordKit bucket itself on S3 (presigned links, retention deletes
-there) and checks preflight. Secrets must appear in no response, log line or database file.
+there) and checks preflight. Secrets must appear in no response, log line or stored byte of the
+database. Both servers run on the module's store (``databases``, tests/e2e/conftest.py):
+test_e2e_storage_postgres.py runs every test here again on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -148,8 +150,11 @@ def stores(
 
 
 @pytest.fixture(scope="module")
-def server(stores: Stores, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RkServer, Tenant]]:
+def server(
+    stores: Stores, tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
+) -> Iterator[tuple[RkServer, Tenant]]:
     env = {
+        **databases(),
         "RECORDKIT_AWS_ENDPOINT_URL": stores.s3.endpoint_url,
         "RECORDKIT_DIGITALOCEAN_ENDPOINT_URL": stores.s3.endpoint_url,
         "RECORDKIT_GCS_ENDPOINT_URL": stores.gcs.endpoint_url,
@@ -441,7 +446,7 @@ def db_recording(srv: RkServer, rec_id: str) -> Any:
     from recordkit.settings import Settings
     from recordkit.store.factory import open_store
 
-    store = open_store(Settings(data_dir=srv.data_dir))
+    store = open_store(Settings(data_dir=srv.data_dir, database_url=srv.env.get("RECORDKIT_DATABASE_URL")))
     try:
         return store.recording_by_id(rec_id)
     finally:
@@ -482,13 +487,51 @@ def test_secrets_appear_in_no_response_log_or_database(
         answers.append(http.get(f"{tenant.kit}/recordings", params={"per_page": 100}).text)
         answers.append(http.get(f"{tenant.kit}/meetings", params={"per_page": 100}).text)
     assert sum('"storage_config":{' in a for a in answers) >= 5
-    on_disk = b"".join(p.read_bytes() for p in srv.data_dir.glob("recordkit.sqlite3*"))
+    stored = stored_bytes(srv)
+    ids = [result.rec_id for result in runs.values() if isinstance(result, Run)]
+    assert ids and all(rec_id.encode() in stored for rec_id in ids), "the check reads the recordings' rows"
     log = srv.log()
     for secret in stores.secrets():
         for text in answers:
             assert secret not in text
         assert secret not in log
-        assert secret.encode() not in on_disk
+        assert secret.encode() not in stored
+
+
+def stored_bytes(srv: RkServer) -> bytes:
+    """Everything the server's store holds. SQLite: the database files themselves (main, WAL,
+    journal: free pages included). PostgreSQL: every column of every row of every table in the
+    database's schema, as stored (``bytea`` raw, anything else as its text form)."""
+    url = srv.env.get("RECORDKIT_DATABASE_URL")
+    if not url:
+        return b"".join(p.read_bytes() for p in srv.data_dir.glob("recordkit.sqlite3*"))
+    import psycopg
+    from psycopg import sql
+
+    out: list[bytes] = []
+    with psycopg.connect(url) as conn:
+        columns: dict[str, list[tuple[str, str]]] = {}
+        for table, column, data_type in conn.execute(
+            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_schema, table_name) "
+            "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+            "ORDER BY c.table_name, c.ordinal_position"
+        ):
+            columns.setdefault(table, []).append((column, data_type))
+        assert "recordings" in columns and "meetings" in columns, sorted(columns)
+        for table, cols in columns.items():
+            fields = [
+                sql.Identifier(name) if data_type == "bytea" else sql.SQL("{}::text").format(sql.Identifier(name))
+                for name, data_type in cols
+            ]
+            query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(fields), sql.Identifier(table))
+            for row in conn.execute(query):
+                for value in row:
+                    if isinstance(value, (bytes, bytearray, memoryview)):
+                        out.append(bytes(value))
+                    elif value is not None:
+                        out.append(str(value).encode())
+    return b"\n".join(out)
 
 
 # -- the RecordKit bucket on S3, and preflight --------------------------------------------------
@@ -496,10 +539,11 @@ def test_secrets_appear_in_no_response_log_or_database(
 
 @pytest.fixture(scope="module")
 def s3_bucket_server(
-    stores: Stores, tmp_path_factory: pytest.TempPathFactory
+    stores: Stores, tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
 ) -> Iterator[tuple[RkServer, Tenant, str]]:
     bucket = stores.s3.create_bucket(f"rk-own-{uuid.uuid4().hex[:10]}")
     env = {
+        **databases(),
         "RECORDKIT_BUCKET_URL": f"s3://{bucket}/rk-data",
         "RECORDKIT_BUCKET_ENDPOINT_URL": stores.s3.endpoint_url,
         "RECORDKIT_BUCKET_REGION": stores.s3.region,

@@ -6,6 +6,11 @@ answers 200, so at-least-once never needs a second attempt here).
 The workers and the servers share the work through the store's leases (``claim_unfinished`` for
 recordings, ``claim_deliveries`` for webhooks); these tests count what each process did from the
 JSON logs, which carry the pid.
+
+The servers run on the module's store (``databases``, tests/e2e/conftest.py): the data dir's SQLite
+here, one PostgreSQL database (beside the one data dir) in test_e2e_workers_on_postgres.py.
+test_e2e_workers_postgres.py is another suite: servers with data dirs of their own on one database
+and one S3 bucket.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -86,8 +91,9 @@ def assert_once_each(
 
 
 @pytest.fixture(scope="module")
-def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
-    srv = RkServer(tmp_path_factory.mktemp("workers"), env={**FAST, **JSON_LOGS, "RECORDKIT_WORKERS": "2"})
+def workers(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Tenant]:
+    env = {**databases(), **FAST, **JSON_LOGS, "RECORDKIT_WORKERS": "2"}
+    srv = RkServer(tmp_path_factory.mktemp("workers"), env=env)
     tenant = Tenant.create(srv)
     srv.start()
     try:
@@ -176,10 +182,13 @@ def test_each_recording_and_each_webhook_runs_once_across_workers(workers: Tenan
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tenant, Tenant]]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]
+) -> Iterator[tuple[Tenant, Tenant]]:
     root = tmp_path_factory.mktemp("pair")
-    a = RkServer(root, env={**FAST, **JSON_LOGS})
-    b = RkServer(root, env={**FAST, **JSON_LOGS})  # same data dir, its own port; both log to one file
+    env = {**databases(), **FAST, **JSON_LOGS}  # on PostgreSQL: one database for both
+    a = RkServer(root, env=env)
+    b = RkServer(root, env=env)  # same data dir, its own port; both log to one file
     tenant_a = Tenant.create(a)
     a.start()
     b.start()

@@ -119,7 +119,9 @@ class Target:
 
 
 def start_target(root: Any, env: dict[str, str]) -> Target:
-    """A server without background jobs, its tenant, a meeting, a recording, a webhook and a file."""
+    """A server without background jobs, its tenant, a meeting, a recording, a webhook and a file.
+    On SQLite in its data dir, or on the PostgreSQL database ``env`` names (``RECORDKIT_DATABASE_URL``,
+    as the ``databases`` fixture of tests/fuzz/conftest.py gives it)."""
     server = RkServer(root, env={"RECORDKIT_RUN_JOBS": "0", **env})
     server.start()
     tenant = Tenant.create(server)
@@ -131,7 +133,7 @@ def start_target(root: Any, env: dict[str, str]) -> Target:
         hook = {"name": "fuzz", "url": PUBLIC_URL, "events": ["recording.statusUpdate"]}
         created = http.post(f"{tenant.kit}/webhooks", json=hook)
         assert created.status_code == 201, created.text
-    store = open_store(Settings(data_dir=server.data_dir))
+    store = open_store(Settings(data_dir=server.data_dir, database_url=server.env.get("RECORDKIT_DATABASE_URL")))
     try:
         signer = open_signer(store.cipher)
     finally:

@@ -4,7 +4,7 @@ valid and invalid input, against a server that enforces the address policy (as p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -26,8 +26,10 @@ OPERATIONS = [
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    made = start_target(tmp_path_factory.mktemp("fuzz-served"), {"RECORDKIT_ALLOW_PRIVATE_NETWORK": "false"})
+def target(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Target]:
+    made = start_target(
+        tmp_path_factory.mktemp("fuzz-served"), {**databases(), "RECORDKIT_ALLOW_PRIVATE_NETWORK": "false"}
+    )
     try:
         yield made
     finally:

@@ -8,7 +8,7 @@ for (``x-recordkit-nullable``) are marked nullable, and ``status_code_conformanc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -30,8 +30,8 @@ OPERATIONS = [
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    made = start_target(tmp_path_factory.mktemp("fuzz-upstream"), {})  # private networks allowed
+def target(tmp_path_factory: pytest.TempPathFactory, databases: Callable[[], dict[str, str]]) -> Iterator[Target]:
+    made = start_target(tmp_path_factory.mktemp("fuzz-upstream"), databases())  # private networks allowed
     try:
         yield made
     finally:

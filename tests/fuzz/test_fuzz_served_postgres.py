@@ -1,0 +1,13 @@
+"""test_fuzz_served.py's tests, every one (one per operation of the served document), on
+PostgreSQL: the fuzzed server runs on a database of its own.
+
+A file of its own rather than a parameter, as tests/e2e/test_e2e_recordings_postgres.py:
+pytest-xdist (``--dist loadfile``) runs the two halves side by side. Skipped where PostgreSQL is
+not installed (failed under CI), as every PostgreSQL test (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from test_fuzz_served import *  # noqa: F403  (the tests and their module fixture)
+
+STORE = "postgres"  # read by the databases fixture (tests/fuzz/conftest.py)
