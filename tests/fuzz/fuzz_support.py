@@ -92,10 +92,14 @@ class Target:
         }
 
     def pin(self, case: Any) -> None:
-        """Replace generated ids by the tenant's real ones."""
+        """Replace generated ids by the tenant's real ones. A body from the document's own examples is
+        the document's dict: it is copied before it is changed (the document is cached, and another
+        module of this process compares it with the served one)."""
         for name in list(case.path_parameters or {}):
             if name in self.path_parameters:
                 case.path_parameters[name] = self.path_parameters[name]
+        if isinstance(case.body, dict):
+            case.body = dict(case.body)
         if isinstance(case.body, dict) and isinstance(case.body.get("meeting_id"), str):
             case.body["meeting_id"] = self.body_meeting
         if isinstance(case.body, dict) and isinstance(case.body.get("url"), str) and next(self._turn) % 2 == 0:
