@@ -31,6 +31,7 @@ from recordkit.domain.importing import decode_list_response, decode_recording, i
 from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import InvalidRequest
+from recordkit.leases import process_alive
 from recordkit.store.sqlite import SqliteRecordingStore
 from recordkit.store.sqlite.staging import Staging
 
@@ -182,21 +183,11 @@ def sweep_scratch(root: Path | None = None) -> list[str]:
     removed = []
     for entry in folder.glob(f"{mine}*"):
         pid_text = entry.name[len(mine) :].split("-", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)) or not entry.is_dir():
+        if not pid_text.isdigit() or process_alive(int(pid_text)) or not entry.is_dir():
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry.name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
 
 
 def _stage_file(

@@ -426,8 +426,8 @@ def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, pu
     from recordkit.domain.timefmt import now_ms
     from recordkit.jobs.delivery import Delivery, RetryPolicy
     from recordkit.jobs.supervisor import LEASE_MS
+    from recordkit.leases import owner_id
     from recordkit.store.factory import open_store
-    from recordkit.store.sqlite.recordings import owner_id
 
     settings = Settings.from_env(data_dir=data_dir, public_url=public_url)
     store = open_store(settings)

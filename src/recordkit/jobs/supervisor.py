@@ -36,8 +36,8 @@ from recordkit.domain.recordings import transition
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Conflict, RecordKitError
 from recordkit.jobs.delivery import Delivery, RetryPolicy, stored_files
+from recordkit.leases import owner_id
 from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError, Watermark
-from recordkit.store.sqlite.recordings import owner_id
 
 log = logging.getLogger("recordkit.supervisor")
 

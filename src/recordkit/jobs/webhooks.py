@@ -34,9 +34,9 @@ import httpx
 
 from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import ClaimedDelivery, render_payload
+from recordkit.leases import owner_id
 from recordkit.security.netpolicy import AddressPolicy, Pinned
 from recordkit.security.webhook_keys import WebhookSigner
-from recordkit.store.sqlite.recordings import owner_id
 
 log = logging.getLogger("recordkit.webhooks")
 

@@ -25,9 +25,9 @@ from recordkit.domain.counting import counter_keys, is_lapsed, lapse_cut
 from recordkit.domain.lifecycle import ACTIVE
 from recordkit.domain.models import Recording
 from recordkit.errors import Conflict, NotFound, Unavailable
+from recordkit.leases import holder_is_dead
 from recordkit.security.cipher import SecretCipher
 from recordkit.store.postgres.connection import PgPool
-from recordkit.store.sqlite.recordings import _owner_is_dead
 
 Conn = psycopg.Connection[Any]
 
@@ -160,7 +160,7 @@ class PgRecordings:
         until = now + lease_ms
 
         def free(holder: str | None, lease: int | None) -> bool:
-            return holder is None or (lease or 0) < now or _owner_is_dead(holder)
+            return holder is None or (lease or 0) < now or holder_is_dead(holder)
 
         def work(conn: Conn) -> tuple[list[Recording], set[str]]:
             rows = conn.execute(
@@ -241,7 +241,7 @@ class PgRecordings:
         if row is None:
             return False
         holder, lease = row
-        if holder not in (None, owner) and (lease or 0) >= now and not _owner_is_dead(holder):
+        if holder not in (None, owner) and (lease or 0) >= now and not holder_is_dead(holder):
             return False
 
         def work(conn: Conn) -> bool:

@@ -17,8 +17,8 @@ import psycopg
 
 from recordkit.domain.webhooks import ClaimedDelivery, DeliveryRecord, Webhook
 from recordkit.errors import Conflict, NotFound
+from recordkit.leases import holder_is_dead
 from recordkit.store.postgres.connection import PgPool
-from recordkit.store.sqlite.webhooks import lease_holder_is_dead
 
 Conn = psycopg.Connection[Any]
 
@@ -177,7 +177,7 @@ class PgWebhooks:
                 break
             if seq in skip:
                 continue  # being sent by the caller
-            if holder is not None and holder != owner and (lease or 0) >= now and not lease_holder_is_dead(holder):
+            if holder is not None and holder != owner and (lease or 0) >= now and not holder_is_dead(holder):
                 continue  # another live process is sending it
             left = room.get(webhook, per_webhook)
             if left <= 0:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -14,31 +12,12 @@ from recordkit.domain.counting import counter_keys, is_lapsed, lapse_cut
 from recordkit.domain.lifecycle import ACTIVE
 from recordkit.domain.models import Recording
 from recordkit.errors import Conflict, NotFound, Unavailable
+from recordkit.leases import holder_is_dead
 from recordkit.security.cipher import SecretCipher
 from recordkit.store.sqlite.connection import ConnectionPool
 
 _SELECT = "SELECT r.id, a.id, r.meeting_id, r.wire, r.detail FROM recordings r JOIN apps a ON a.seq = r.app "
 _UNFINISHED = "('INVOKED', 'RECORDING', 'PAUSED', 'UPLOADING')"
-
-
-def owner_id() -> str:
-    """Who holds a lease: host and process, so a restarted server knows its dead predecessors."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_is_dead(owner: str | None) -> bool:
-    if not owner:
-        return True
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's: wait for its lease to lapse
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class SqliteRecordings:
@@ -155,7 +134,7 @@ class SqliteRecordings:
             for rec_id, holder, lease in rows:
                 if holder == owner:
                     mine.append(rec_id)
-                elif holder is None or (lease or 0) < now or _owner_is_dead(holder):
+                elif holder is None or (lease or 0) < now or holder_is_dead(holder):
                     mine.append(rec_id)
                     if holder is not None:
                         taken.add(rec_id)
@@ -202,7 +181,7 @@ class SqliteRecordings:
             if row is None:
                 return False
             holder, lease = row
-            if holder not in (None, owner) and (lease or 0) >= now and not _owner_is_dead(holder):
+            if holder not in (None, owner) and (lease or 0) >= now and not holder_is_dead(holder):
                 return False
             conn.execute(
                 "UPDATE recordings SET owner = ?, lease_ms = ? WHERE id = ?", (owner, now + lease_ms, recording_id)

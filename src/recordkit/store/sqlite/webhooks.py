@@ -8,8 +8,6 @@ earlier one of its recording to the same webhook is finished), attempts, the log
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,6 +15,7 @@ import msgspec
 
 from recordkit.domain.webhooks import ClaimedDelivery, DeliveryRecord, Webhook
 from recordkit.errors import Conflict, NotFound
+from recordkit.leases import holder_is_dead
 from recordkit.store.sqlite.connection import ConnectionPool
 
 _HOOK = "SELECT w.id, a.id, w.name, w.url, w.events, w.enabled, w.created_ms, w.updated_ms FROM webhooks w "
@@ -44,23 +43,6 @@ def _webhook(row: Any) -> Webhook:
 
 def _record(row: Any) -> DeliveryRecord:
     return DeliveryRecord(*row)
-
-
-def lease_holder_is_dead(owner: str | None) -> bool:
-    """A lease holder (``host:pid``) that cannot be sending any more: its process is gone on this
-    host. Another host's holder is waited out until its lease lapses."""
-    if not owner:
-        return True
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class SqliteWebhooks:
@@ -190,7 +172,7 @@ class SqliteWebhooks:
                 break
             if seq in skip:
                 continue  # being sent by the caller
-            if holder is not None and holder != owner and (lease or 0) >= now and not lease_holder_is_dead(holder):
+            if holder is not None and holder != owner and (lease or 0) >= now and not holder_is_dead(holder):
                 continue  # another live process is sending it
             left = room.get(webhook, per_webhook)
             if left <= 0:
