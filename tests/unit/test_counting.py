@@ -5,12 +5,22 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from recordkit.domain.counting import DAY_MS, HOUR_MS, RangePlan, counter_keys, day_of, hour_of, plan_range
+from recordkit.domain.counting import (
+    DAY_MS,
+    HOUR_MS,
+    RangePlan,
+    add_grouped,
+    counter_keys,
+    day_of,
+    hour_of,
+    plan_range,
+)
 from recordkit.domain.timefmt import MAX_MS, MIN_MS
 
 T2020 = 1_577_836_800_000  # a day boundary
@@ -190,3 +200,27 @@ def test_whole_table_range_is_counted_from_days(ms: int) -> None:
 )
 def test_counter_keys(status: str, invoked: int, expiry: int | None, keys: list[tuple[str, str, int]]) -> None:
     assert counter_keys(status, invoked, expiry) == keys
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["UPLOADED", "ERRORED", "INVOKED"]),
+            st.integers(-(10**13), 10**13),
+            st.none() | st.integers(-(10**13), 10**13),
+        ),
+        max_size=40,
+    )
+)
+def test_grouped_counts_equal_per_row_counter_keys(rows: list[tuple[str, int, int | None]]) -> None:
+    """An import batch counted by (status, invoked hour, expiry hour) groups gives the counters that
+    adding each row's ``counter_keys`` gives."""
+    per_row: Counter[tuple[str, str, int]] = Counter()
+    groups: Counter[tuple[str, int, int | None]] = Counter()
+    for status, invoked, expiry in rows:
+        per_row.update(counter_keys(status, invoked, expiry))
+        groups[(status, hour_of(invoked), None if expiry is None else hour_of(expiry))] += 1
+    grouped: Counter[tuple[str, str, int]] = Counter()
+    for (status, ih, eh), n in groups.items():
+        add_grouped(grouped, status, ih, eh, n)
+    assert +grouped == +per_row

@@ -9,6 +9,7 @@ and the whole days in the middle from day counters. The cost no longer grows wit
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 HOUR_MS = 3_600_000
@@ -69,6 +70,19 @@ def counter_keys(status: str, invoked_ms: int, expiry_ms: int | None) -> list[tu
         keys.append(("eH", status, hour_of(expiry_ms)))
         keys.append(("eD", status, day_of(expiry_ms)))
     return keys
+
+
+def add_grouped(
+    deltas: Counter[tuple[str, str, int]], status: str, invoked_hour: int, expiry_hour: int | None, n: int
+) -> None:
+    """Add ``n`` recordings of one (status, invoked hour, expiry hour) group: ``counter_keys`` for a
+    group at once (an import batch is counted with one ``GROUP BY``)."""
+    deltas[("T", status, 0)] += n
+    deltas[("iH", status, invoked_hour)] += n
+    deltas[("iD", status, invoked_hour // 24)] += n
+    if expiry_hour is not None:
+        deltas[("eH", status, expiry_hour)] += n
+        deltas[("eD", status, expiry_hour // 24)] += n
 
 
 def lapse_cut(now_ms: int) -> int:

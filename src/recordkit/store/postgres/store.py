@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 from recordkit.domain import render
-from recordkit.domain.counting import HOUR_MS, counter_keys, lapse_cut, plan_range
+from recordkit.domain.counting import HOUR_MS, add_grouped, counter_keys, lapse_cut, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import RECORDING_STATUSES, Account, App, Meeting, Principal, Recording
 from recordkit.domain.query import Page, RecordingQuery
@@ -357,12 +357,7 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
                     (lo, hi),
                 ):
                     rows += n
-                    added[("T", status, 0)] += n
-                    added[("iH", status, ih)] += n
-                    added[("iD", status, ih // 24)] += n
-                    if eh is not None:
-                        added[("eH", status, eh)] += n
-                        added[("eD", status, eh // 24)] += n
+                    add_grouped(added, status, ih, eh, n)
 
                 def load_batch(
                     conn: Conn, lo: int = lo, hi: int = hi, added: Counter[Any] = added, written: int = written

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from recordkit.domain import render
-from recordkit.domain.counting import HOUR_MS, counter_keys, lapse_cut, plan_range
+from recordkit.domain.counting import HOUR_MS, add_grouped, counter_keys, lapse_cut, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import (
     DETAIL_DEFAULTS,
@@ -427,12 +427,7 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings, SqliteWebhooks):
                     window,
                 ):
                     rows += n
-                    deltas[("T", status, 0)] += n
-                    deltas[("iH", status, ih)] += n
-                    deltas[("iD", status, ih // 24)] += n
-                    if eh is not None:
-                        deltas[("eH", status, eh)] += n
-                        deltas[("eD", status, eh // 24)] += n
+                    add_grouped(deltas, status, ih, eh, n)
                 cur = conn.execute(
                     f"INSERT INTO recordings ({recording_columns}, lapsed) SELECT {recording_columns}, "
                     f"expiry_ms IS NOT NULL AND expiry_ms < ? FROM staging.rec {by_time} "
