@@ -67,21 +67,25 @@ def test_malformed_urls_are_400(url: str) -> None:
 
 
 def test_the_policy_at_connect_time_names_the_first_private_address() -> None:
-    from recordkit.security.netpolicy import AddressPolicy
+    from recordkit.security.netpolicy import AddressPolicy, Pinned
 
     def resolver(name: str) -> list[str]:
         return {"moved.example": ["8.8.8.8", "10.9.8.7"], "public.example": ["8.8.4.4"]}.get(name, [])
 
     strict = AddressPolicy(allow_private=False, resolver=resolver)
     assert strict.resolves
-    assert strict.blocked("https://moved.example/hook") == "10.9.8.7"
-    assert strict.blocked("https://public.example/hook") is None
-    assert strict.blocked("https://gone.example/hook") is None  # no answer: a network error, retried
-    assert strict.blocked("http://169.254.169.254/latest") == "169.254.169.254"
+    assert strict.pin("https://moved.example/hook") == Pinned(blocked="10.9.8.7")
+    assert strict.pin("https://public.example/hook") == Pinned(address="8.8.4.4")
+    assert strict.pin("https://gone.example/hook") == Pinned(unresolved=True)  # a network error, retried
+    assert strict.pin("http://169.254.169.254/latest") == Pinned(blocked="169.254.169.254")
     allowed = AddressPolicy(allow_private=True, resolver=resolver)
-    assert not allowed.resolves and allowed.blocked("https://moved.example/hook") is None
+    assert not allowed.resolves and allowed.pin("https://moved.example/hook") == Pinned()
     with pytest.raises(InvalidRequest, match=r"^storage_config\.host: .*10\.9\.8\.7"):
         strict.check_host("moved.example", "storage_config.host")
+    with pytest.raises(InvalidRequest, match=r"^recording_config\.storage_config\.host: .*10\.9\.8\.7"):
+        strict.check_storage({"type": "sftp", "host": "moved.example"}, "recording_config.storage_config.")
+    strict.check_storage({"type": "aws", "host": "moved.example"}, "storage_config.")  # no host to reach
+    strict.check_storage(None, "storage_config.")
     allowed.check_url("http://127.0.0.1/", "url")
 
 

@@ -272,9 +272,7 @@ class RecordingOps:
             return
         if url is not None:
             self.addresses.check_url(url, "url")
-        storage = rec.storage_config or {}
-        if storage.get("type") == "sftp" and isinstance(storage.get("host"), str):
-            self.addresses.check_host(storage["host"], "storage_config.host")
+        self.addresses.check_storage(rec.storage_config, "storage_config.")
 
     def _preflight(self, rec: Recording) -> None:
         storage = full_storage_config(rec)

@@ -95,11 +95,9 @@ class RecordingsService:
         app = self.app_for(principal, account_id, app_id)
         body = parse_create_meeting(raw_body)
         meeting = new_meeting(body, meeting_id=new_uuid(), app_id=app.id, now_ms=self.clock())
-        storage = (meeting.recording_config or {}).get("storage_config")
-        if addresses is not None and isinstance(storage, dict) and storage.get("type") == "sftp":
-            host = storage.get("host")
-            if isinstance(host, str):
-                addresses.check_host(host, "recording_config.storage_config.host")
+        if addresses is not None:
+            storage = (meeting.recording_config or {}).get("storage_config")
+            addresses.check_storage(storage, "recording_config.storage_config.")
         self.store.create_meeting(meeting)
         return meeting
 

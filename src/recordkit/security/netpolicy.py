@@ -89,16 +89,6 @@ def check_url(
     check_host(host, field, allow_private=allow_private, resolver=resolver)
 
 
-def blocked_address(host: str, *, resolver: Resolver = resolve) -> str | None:
-    """The first address ``host`` resolves to that is not public; None when all are (or when it
-    does not resolve: that is a network error, for the caller to retry)."""
-    name = host.strip().strip("[]")
-    for address in _addresses(name, resolver):
-        if not is_public(address):
-            return address
-    return None
-
-
 @dataclass(frozen=True)
 class Pinned:
     """What a connection to a URL's host may use, decided by one lookup (``AddressPolicy.pin``)."""
@@ -126,16 +116,11 @@ class AddressPolicy:
     def check_host(self, host: str, field_name: str) -> None:
         check_host(host, field_name, allow_private=self.allow_private, resolver=self.resolver)
 
-    def blocked(self, url: str) -> str | None:
-        """At connect time: the non-public address ``url``'s host resolves to, if any (None when
-        private networks are allowed, or the URL has no host)."""
-        if self.allow_private:
-            return None
-        try:
-            host = urlsplit(url).hostname
-        except ValueError:
-            return None
-        return blocked_address(host, resolver=self.resolver) if host else None
+    def check_storage(self, storage: object, field_prefix: str) -> None:
+        """An SFTP ``storage_config`` (the only destination whose host a user names) must name a
+        host that passes ``check_host``; its error names ``<field_prefix>host``."""
+        if isinstance(storage, dict) and storage.get("type") == "sftp" and isinstance(storage.get("host"), str):
+            self.check_host(storage["host"], f"{field_prefix}host")
 
     def pin(self, url: str) -> Pinned:
         """At connect time, one lookup: refuse the host when any of its addresses is not public,
