@@ -165,6 +165,11 @@ class Tenant:
     def kit(self) -> str:
         return f"/client/v4/accounts/{self.account}/realtime/kit/{self.app}"
 
+    def app_config_args(self, recording_config: str) -> list[str]:
+        """``recordkit app config`` setting this tenant's app's recording_config (a JSON text)."""
+        where = ["--data-dir", str(self.server.data_dir), "--account", self.account, "--app", self.app]
+        return ["app", "config", *where, "--recording-config", recording_config]
+
 
 class Kit:
     """The recording calls of the official SDK, bound to one tenant."""

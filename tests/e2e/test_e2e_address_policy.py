@@ -82,8 +82,7 @@ def meeting(http: httpx.Client, tenant: Tenant, **body: Any) -> str:
 
 
 def set_app_config(tenant: Tenant, config: dict[str, Any]) -> None:
-    args = ["--data-dir", str(tenant.server.data_dir), "--account", tenant.account, "--app", tenant.app]
-    run_cli("app", "config", *args, "--recording-config", json.dumps(config), "--json")
+    run_cli(*tenant.app_config_args(json.dumps(config)), "--json")
 
 
 def count(http: httpx.Client, tenant: Tenant, what: str) -> int:

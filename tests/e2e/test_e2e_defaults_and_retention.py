@@ -48,25 +48,13 @@ def _record(kit: Kit, meeting: str, seconds: float = 2.0, **body: object) -> obj
 
 
 def test_start_body_overrides_meeting_which_overrides_app(server: tuple[RkServer, Tenant], tmp_path: Path) -> None:
-    srv, tenant = server
+    _, tenant = server
     app_config = {
         "video_config": {"codec": "H264", "width": 320, "height": 240},
         "audio_config": {"codec": "MP3", "channel": "stereo"},
         "file_name_prefix": "appdefault",
     }
-    shown = cli_json(
-        "app",
-        "config",
-        "--data-dir",
-        str(srv.data_dir),
-        "--account",
-        tenant.account,
-        "--app",
-        tenant.app,
-        "--recording-config",
-        json.dumps(app_config),
-        "--json",
-    )
+    shown = cli_json(*tenant.app_config_args(json.dumps(app_config)))
     assert shown["recording_config"]["video_config"]["width"] == 320
     with tenant.sdk() as client:
         kit = Kit(tenant, client)
@@ -110,23 +98,12 @@ def test_retention_sweep_deletes_the_bucket_copy_and_keeps_the_row(server: tuple
 
 
 def test_app_config_refuses_bad_values(server: tuple[RkServer, Tenant]) -> None:
-    srv, tenant = server
+    _, tenant = server
     from click.testing import CliRunner
 
     from recordkit.cli.main import main
 
-    args = [
-        "app",
-        "config",
-        "--data-dir",
-        str(srv.data_dir),
-        "--account",
-        tenant.account,
-        "--app",
-        tenant.app,
-        "--recording-config",
-        '{"max_seconds": 5}',
-    ]
+    args = tenant.app_config_args('{"max_seconds": 5}')
     result = CliRunner().invoke(main, args, env=database_env(args))  # the server's store
     assert result.exit_code != 0
     assert "recording_config.max_seconds" in result.output

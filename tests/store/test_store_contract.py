@@ -753,26 +753,15 @@ def test_claims_from_two_processes_never_overlap(backend: Backend, store: Any, t
     owners = ["host-a.example:101", "host-b.example:202"]
     claimed: list[set[str]] = [set(), set()]
     rounds: list[list[set[str]]] = [[], []]
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def worker(i: int) -> None:
-        try:
-            start.wait()
-            for _ in range(15):
-                got, taken = stores[i].claim_unfinished(owners[i], NOW, 15_000)
-                assert not taken
-                claimed[i].update(r.id for r in got)
-                rounds[i].append({r.id for r in got})
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(15):
+            got, taken = stores[i].claim_unfinished(owners[i], NOW, 15_000)
+            assert not taken
+            claimed[i].update(r.id for r in got)
+            rounds[i].append({r.id for r in got})
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    race(worker)
     assert not claimed[0] & claimed[1]
     assert claimed[0] | claimed[1] == unfinished
     for seen in rounds:  # what a process holds it keeps seeing, whatever the other one does meanwhile
@@ -794,6 +783,27 @@ def test_claims_from_two_processes_never_overlap(backend: Backend, store: Any, t
     assert second not in {r.id for r in got}
     for s in stores:
         s.close()
+
+
+def race(worker: Callable[[int], None]) -> None:
+    """``worker(0)`` and ``worker(1)`` in two threads released at once (two processes, as far as the
+    database can tell, when each uses its own store); fails with what either raised."""
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            worker(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
 
 
 def _dead_pid() -> int:
@@ -832,24 +842,13 @@ def test_purges_are_leased_to_one_process(backend: Backend, store: Any, tenant: 
     stores = [backend.open(), backend.open()]  # two processes on other hosts: only lapsed leases are taken
     owners = ["host-a.example:101", "host-b.example:202"]
     won: list[set[str]] = [set(), set()]
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def worker(i: int) -> None:
-        try:
-            start.wait()
-            for rec_id in sorted(expiring):
-                if stores[i].claim_purge(rec_id, owners[i], NOW, 15_000):
-                    won[i].add(rec_id)
-        except BaseException as exc:
-            errors.append(exc)
+        for rec_id in sorted(expiring):
+            if stores[i].claim_purge(rec_id, owners[i], NOW, 15_000):
+                won[i].add(rec_id)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    race(worker)
     assert not won[0] & won[1] and won[0] | won[1] == expiring
     first, second, third = sorted(expiring)[:3]
     holder = 0 if first in won[0] else 1
