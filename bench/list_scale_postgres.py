@@ -18,7 +18,6 @@ bench/out/list_scale_postgres.json.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import statistics
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from _common import out_dir, pg_cluster, table, write_json
+from _common import pg_cluster, table, write_json
 from list_scale import (
     KINDS,
     SMALL,
@@ -42,8 +41,10 @@ from list_scale import (
     exit_code,
     kind_params,
     print_comparison,
+    run_sizes,
     serve_and_measure,
     shown,
+    sizes_parser,
 )
 
 
@@ -170,21 +171,14 @@ def explain(url: str, data_dir: Path, apps: list[AppUnderTest], anchor_ms: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 vs 10,000 recordings, fewer rounds")
-    parser.add_argument("--big", type=int, default=None, help="recordings in the big app (default 1,000,000)")
-    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 30; --quick 8)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="default: bench/out/list_scale_postgres-data")
+    parser = sizes_parser(__doc__, "list_scale_postgres-data")
     parser.add_argument("--database-url", default=None, help="an empty database (default: a throwaway cluster)")
     parser.add_argument("--reuse", action="store_true", help="with --database-url: the data this script loaded")
-    parser.add_argument("--keep-jsonl", action="store_true", help="keep the generated JSON Lines files")
     parser.add_argument("--no-vacuum", action="store_true", help="measure right after the import")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the kinds over the target")
     parser.add_argument("--explain-all", action="store_true", help="EXPLAIN ANALYZE every kind")
     args = parser.parse_args(argv)
-    big = args.big or (100_000 if args.quick else 1_000_000)
-    rounds = args.rounds or (8 if args.quick else 30)
-    data_dir = args.data_dir or out_dir() / "list_scale_postgres-data"
+    big, rounds, data_dir = run_sizes(args, "list_scale_postgres-data")
 
     with database(args.database_url) as url:
         if args.reuse and args.database_url and (data_dir / "bench.json").exists():
