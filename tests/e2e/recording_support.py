@@ -8,7 +8,6 @@ the group takes the granian master and its worker at once) and reads ``RECORDKIT
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sqlite3
@@ -19,10 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import av
 import cloudflare
 import httpx
 from cloudflare import Cloudflare
 from e2e_support import clean_env, cli_command, cli_json, free_port, stop_process, use_database
+
+from recordkit.recorder.binaries import find_ffmpeg
 
 STARTUP_TIMEOUT = 20.0
 
@@ -246,24 +248,23 @@ class Kit:
 
 
 def ffprobe(path: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,width,height,channels:format=format_name,duration",
-            "-of",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    value: dict[str, Any] = json.loads(done.stdout)
-    return value
+    """What ffprobe's JSON would say of a file (streams and format), read with PyAV (no ffprobe needed)."""
+    with av.open(str(path)) as container:
+        info: dict[str, Any] = {
+            "format": {
+                "format_name": container.format.name,
+                "duration": str(container.duration / av.time_base) if container.duration is not None else None,
+            },
+            "streams": [],
+        }
+        for stream in container.streams:
+            entry: dict[str, Any] = {"codec_type": stream.type, "codec_name": stream.codec_context.codec.canonical_name}
+            if stream.type == "video":
+                entry.update(width=stream.codec_context.width, height=stream.codec_context.height)
+            if stream.type == "audio":
+                entry["channels"] = stream.codec_context.channels
+            info["streams"].append(entry)
+    return info
 
 
 def streams(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -271,9 +272,11 @@ def streams(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def decodes_cleanly(path: Path) -> str:
-    """Decode the whole file; returns ffmpeg's complaints ('' for a playable file)."""
+    """Decode the whole file with the recorder's own ffmpeg; returns its complaints ('' for a playable file)."""
+    ffmpeg = find_ffmpeg().path
+    assert ffmpeg is not None, find_ffmpeg().missing()
     done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
         capture_output=True,
         timeout=120,
         check=False,

@@ -116,6 +116,7 @@ class Supervisor:
         self.owner = owner_id()
         self.live: dict[str, Live] = {}
         self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._last_retention = 0
         self._last_lapse = 0
@@ -130,11 +131,26 @@ class Supervisor:
     # -- the loop -----------------------------------------------------------------------------
 
     def poke(self) -> None:
-        """Something changed (an API call): reconcile now rather than at the next tick."""
-        if self._wake is not None:
-            self._wake.set()
+        """Something changed (an API call): reconcile now rather than at the next tick.
+
+        Called from any thread (the API's handlers run in a thread pool): an ``asyncio.Event`` is
+        set on its own loop only, else the loop does not wake before its timeout (up to 0.5 s, in
+        which a paused recording's encoder kept writing)."""
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+                loop.call_soon_threadsafe(wake.set)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         while not self._stopping:
             try:

@@ -1,7 +1,11 @@
-"""``FfmpegRecorder``: a generated test card and tone, encoded live by ffmpeg (Debian's package).
+"""``FfmpegRecorder``: a generated test card and tone, encoded live by ffmpeg.
 
-Segments are Matroska files written at real-time rate (``-re``), which stay readable even when the
-process is killed mid-write, so a crash loses at most the last second. ``finalize`` joins them
+The ffmpeg is the one ``recordkit.recorder.binaries`` finds (``RECORDKIT_FFMPEG``, the PATH, or the
+static build the ``imageio-ffmpeg`` wheel ships); files are probed with that same ffmpeg, so no
+ffprobe is needed.
+
+Segments are Matroska files written at real-time rate (the realtime filters), which stay readable even when the
+process is killed mid-write, so a crash loses at most the last quarter second. ``finalize`` joins them
 with the concat demuxer (no re-encoding) into MP4 (H264) or WebM (VP8), plus the audio export and,
 for track recordings, one Opus WebM per track.
 """
@@ -10,15 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
-import shutil
+import re
 import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from recordkit.recorder.binaries import Ffmpeg, find_ffmpeg
 from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError
+
+_DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_OUT_TIME = re.compile(rb"out_time_us=(\d+)")
+_TO_NOWHERE = ("-map", "0", "-c", "copy", "-f", "null", "-", "-nostats", "-progress", "pipe:1")
 
 _POSITIONS = {
     "left top": ("10", "10"),
@@ -28,10 +36,16 @@ _POSITIONS = {
 }
 
 
-# Close a cluster every second and write it out at once: an encoder that dies without finishing its
-# file (killed, or interrupted while finishing it) leaves all but the last second on disk. Without
-# these, ffmpeg keeps the first seconds (5 s clusters, 32 KiB buffer) in memory.
-_DURABLE = ("-flush_packets", "1", "-cluster_time_limit", "1000")
+# Close a cluster every 250 ms and write it out at once: an encoder that dies without finishing its
+# file (killed, or interrupted while finishing it) leaves all but the open cluster readable on disk
+# (a killed 1.7 s segment: 1.44 s; with 1 s clusters, 1.0 s, and a short recording killed on a
+# loaded machine kept nothing). Without these, ffmpeg keeps the first seconds (5 s clusters,
+# 32 KiB buffer) in memory.
+_DURABLE = ("-flush_packets", "1", "-cluster_time_limit", "250")
+# ffmpeg 7 and later look at a SIGINT only between progress reports (every 0.5 s by default), and
+# go on encoding meanwhile: a pause or a stop would keep up to half a second more. Report (to
+# nowhere: -loglevel error) every 50 ms instead.
+_PROMPT_STOP = ("-stats_period", "0.05")
 
 
 def _die_with_parent() -> None:
@@ -52,26 +66,33 @@ class FfmpegSegment:
 
 
 class FfmpegRecorder:
-    def __init__(self, ffmpeg: str | None = None, ffprobe: str | None = None) -> None:
-        self.ffmpeg = ffmpeg or shutil.which("ffmpeg") or "ffmpeg"
-        self.ffprobe = ffprobe or shutil.which("ffprobe") or "ffprobe"
+    def __init__(self, ffmpeg: str | Ffmpeg | None = None) -> None:
+        self.binary = ffmpeg if isinstance(ffmpeg, Ffmpeg) else find_ffmpeg(ffmpeg)
+        self.ffmpeg = self.binary.path or self.binary.wanted
 
     def available(self) -> bool:
-        return shutil.which(self.ffmpeg) is not None and shutil.which(self.ffprobe) is not None
+        return self.binary.found
+
+    def status(self) -> str:
+        """What runs the recordings (or, when nothing can, what is missing and how to get it)."""
+        return self.binary.describe()
 
     # -- segments ----------------------------------------------------------------------------
 
     def _segment_args(self, spec: MediaSpec, path: Path) -> list[str]:
-        args = [self.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-re"]
+        # Real time comes from the realtime / arealtime filters on every source, not from ``-re``:
+        # ``-re`` paces one input only, and an ffmpeg of 7 or later (threaded inputs) lets the
+        # unpaced one run ahead (a 1 s segment held 1.5-1.9 s of media with ffmpeg 9).
+        args = [self.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
         if spec.kind == "track":
             for index, _ in enumerate(spec.tracks or ("track",)):
-                args += ["-f", "lavfi", "-i", f"sine=frequency={330 + 110 * index}:sample_rate=48000"]
+                args += ["-f", "lavfi", "-i", f"sine=frequency={330 + 110 * index}:sample_rate=48000,arealtime"]
             for index in range(len(spec.tracks or ("track",))):
                 args += ["-map", f"{index}:a"]
-            return [*args, "-c:a", "libopus", "-b:a", "48k", *_DURABLE, "-f", "matroska", str(path)]
+            return [*args, "-c:a", "libopus", "-b:a", "48k", *_DURABLE, *_PROMPT_STOP, "-f", "matroska", str(path)]
         size = f"{spec.width}x{spec.height}"
-        args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25"]
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4"]
+        args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25,realtime"]
+        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:beep_factor=4,arealtime"]
         filters = []
         if spec.watermark is not None:
             x, y = _POSITIONS.get(spec.watermark.position, _POSITIONS["left top"])
@@ -86,10 +107,12 @@ class FfmpegRecorder:
             video += ["-g", "50"]
             audio = ["-c:a", "aac" if spec.audio_codec == "AAC" else "libmp3lame", "-b:a", "128k"]
         channels = ["-ac", str(spec.channels)]
-        return [*args, *vf, *video, *audio, *channels, *_DURABLE, "-f", "matroska", str(path)]
+        return [*args, *vf, *video, *audio, *channels, *_DURABLE, *_PROMPT_STOP, "-f", "matroska", str(path)]
 
     def start_segment(self, spec: MediaSpec, path: Path) -> FfmpegSegment:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.binary.found:
+            raise RecorderError(self.binary.missing())
         try:
             process = subprocess.Popen(
                 self._segment_args(spec, path),
@@ -99,7 +122,7 @@ class FfmpegRecorder:
                 preexec_fn=_die_with_parent,
             )
         except OSError as exc:
-            raise RecorderError(f"recorder could not start: {exc.strerror or exc}") from None
+            raise RecorderError(f"{self.ffmpeg} could not start: {exc.strerror or exc}") from None
         return FfmpegSegment(process=process, path=path)
 
     def stop_segment(self, handle: FfmpegSegment) -> None:
@@ -164,30 +187,33 @@ class FfmpegRecorder:
             return 0.0
 
     def probe(self, path: Path) -> MediaInfo:
+        """Size and duration of a media file, read by ffmpeg itself (its header, else its packets)."""
+        if not self.binary.found:
+            raise RecorderError(self.binary.missing())
         result = subprocess.run(
-            [self.ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+            [self.ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)],  # no output: prints the header, exits 1
             capture_output=True,
             timeout=60,
             check=False,
         )
-        try:
-            duration = float(json.loads(result.stdout)["format"]["duration"])
-        except (ValueError, KeyError, TypeError):
+        match = _DURATION.search(result.stderr)
+        if match is not None:
+            hours, minutes, seconds = match.groups()
+            duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        else:
             # A segment whose encoder died has no duration in its header: read it off its packets.
             duration = self._last_timestamp(path)
-            if duration <= 0:
-                raise RecorderError(f"cannot read {path.name}") from None
+        if duration <= 0:
+            raise RecorderError(f"cannot read {path.name}")
         return MediaInfo(path=path, size=path.stat().st_size, duration_s=duration)
 
     def _last_timestamp(self, path: Path) -> float:
+        """Copy every packet to nowhere; ffmpeg's progress report ends at the last timestamp."""
         result = subprocess.run(
-            [self.ffprobe, "-v", "quiet", "-show_entries", "packet=pts_time", "-of", "csv=p=0", str(path)],
+            [self.ffmpeg, "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path), *_TO_NOWHERE],
             capture_output=True,
             timeout=600,
             check=False,
         )
-        times = []
-        for line in result.stdout.decode("ascii", "replace").split():
-            with contextlib.suppress(ValueError):
-                times.append(float(line.strip(",")))
-        return max(times, default=0.0)
+        times = [int(m) for m in _OUT_TIME.findall(result.stdout)]
+        return max(times, default=0) / 1_000_000
