@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,6 +14,8 @@ import httpx
 import pytest
 
 from recordkit.api.app import create_app
+from recordkit.ops.health import Readiness
+from recordkit.recorder.binaries import find_ffmpeg
 from recordkit.settings import Settings, SettingsError
 from recordkit.store.migrations.runner import sqlite_migrations
 
@@ -45,10 +48,42 @@ def test_livez_and_readyz_answer(settings: Settings) -> None:
     live, ready, health = call(settings, get("/livez"), get("/readyz"), get("/healthz"))
     assert live.status_code == 200 and live.json() == {"status": "ok"} == health.json()
     assert ready.status_code == 200, ready.text
-    assert ready.json() == {
+    body = ready.json()
+    free = body["checks"].pop("data_dir")
+    assert body == {
         "status": "ready",
-        "checks": {"database": "sqlite", "migrations": f"schema {LATEST_SCHEMA}", "bucket": "local"},
+        "checks": {
+            "database": "sqlite",
+            "migrations": f"schema {LATEST_SCHEMA}",
+            "bucket": "local",
+            "recorder": "not checked",  # this app runs no jobs (run_jobs=False): it records nothing
+        },
     }
+    assert free.endswith(" MiB free"), free
+
+
+def test_readyz_names_the_recorder_that_runs(settings: Settings) -> None:
+    (ready,) = call(replace(settings, run_jobs=True), get("/readyz"))
+    assert ready.status_code == 200, ready.text
+    found = find_ffmpeg()
+    assert found.path is not None and ready.json()["checks"]["recorder"] == f"{found.path} (from {found.source})"
+
+
+def test_readyz_is_503_when_no_recorder_can_run(settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-ffmpeg"
+    (ready,) = call(replace(settings, run_jobs=True, ffmpeg=str(missing)), get("/readyz"))
+    assert ready.status_code == 503, ready.text
+    message = ready.json()["error"]["message"]
+    assert message == f"not ready: recorder: ffmpeg not found: RECORDKIT_FFMPEG={missing} is not an executable file"
+
+
+def test_readiness_reports_a_nearly_full_data_dir(tmp_path: Path) -> None:
+    free = shutil.disk_usage(tmp_path).free
+    roomy = Readiness(None, None, data_dir=tmp_path, min_free_bytes=1).check()
+    full = Readiness(None, None, data_dir=tmp_path, min_free_bytes=free + 2**40).check()
+    assert roomy.ok and not full.ok
+    assert full.failures().startswith(f"data_dir: {tmp_path} is nearly full: ")
+    assert full.failures().endswith(f"at least {(free + 2**40) / 1048576:,.0f} MiB needed")
 
 
 @pytest.mark.parametrize(
@@ -60,8 +95,9 @@ def test_livez_and_readyz_answer(settings: Settings) -> None:
             f"migrations: schema version 1, this build needs {LATEST_SCHEMA}",
         ),
         (lambda s: (s.bucket_dir.rmdir(), s.bucket_dir.write_text("not a folder")), "bucket: cannot write to"),
+        (lambda s: s.data_dir.rename(s.data_dir.with_name("moved")), "data_dir: cannot write to"),
     ],
-    ids=["database file gone", "schema behind", "bucket not writable"],
+    ids=["database file gone", "schema behind", "bucket not writable", "data dir gone"],
 )
 def test_readyz_is_503_naming_what_is_not_ready(
     settings: Settings, break_it: Callable[[Settings], Any], needle: str

@@ -40,9 +40,10 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     signer = open_signer(store.cipher)
     bucket = open_bucket(settings, signer)
     endpoints = settings.endpoints()
+    recorder = FfmpegRecorder(settings.ffmpeg)
     supervisor = Supervisor(
         store,
-        FfmpegRecorder(settings.ffmpeg, settings.ffprobe),
+        recorder,
         bucket,
         settings.work_dir,
         settings.download_ttl_seconds * 1000,
@@ -64,7 +65,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     local = bucket.store if isinstance(bucket, LocalBucket) else None
     extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
     hook_signer = WebhookSigner(key_path(settings.data_dir))
-    operations = Operations(settings, store, bucket)  # /livez, /readyz, /metrics; request ids, access log
+    operations = Operations(settings, store, bucket, recorder)  # /livez, /readyz, /metrics; request ids, access log
     dispatcher = WebhookDispatcher(
         store, hook_signer, WebhookPolicy.from_settings(settings), on_outcome=operations.webhook_outcome
     )
@@ -75,6 +76,8 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = None
+        if settings.run_jobs and not recorder.available():
+            logging.getLogger("recordkit").warning("recordings cannot be made: %s", recorder.status())
         if settings.run_jobs:
             await asyncio.to_thread(supervisor.remove_orphans)
             task = asyncio.create_task(supervisor.run())

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 
 from recordkit.api.observe import Observe
 from recordkit.api.ops_routes import ops_routes
-from recordkit.ops.health import Readiness
+from recordkit.ops.health import Readiness, RecorderStatus
 from recordkit.ops.metrics import Metrics
 from recordkit.settings import Settings
 from recordkit.store.ops import OpsQueries, ops_queries
@@ -24,7 +24,7 @@ log = logging.getLogger("recordkit.ops")
 
 
 class Operations:
-    def __init__(self, settings: Settings, store: Any, bucket: Any) -> None:
+    def __init__(self, settings: Settings, store: Any, bucket: Any, recorder: RecorderStatus | None = None) -> None:
         self.settings = settings
         queries: OpsQueries | None
         try:
@@ -32,7 +32,10 @@ class Operations:
         except TypeError:  # a store this module does not know: probes and gauges say "not checked"
             queries = None
         self.queries = queries
-        self.readiness = Readiness(queries, bucket)
+        # The recorder counts only where this process records (``RECORDKIT_RUN_JOBS``).
+        self.readiness = Readiness(
+            queries, bucket, recorder=recorder if settings.run_jobs else None, data_dir=settings.data_dir
+        )
         self.metrics: Metrics | None = None
         if settings.metrics:
             from recordkit import __version__

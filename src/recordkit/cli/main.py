@@ -573,6 +573,26 @@ def secrets_rotate(data_dir: Path, as_json: bool) -> None:
 
 
 main.add_command(webhooks_group)
+
+
+@main.command()
+@data_dir_option
+@json_option
+@click.option(
+    "--host", envvar="RECORDKIT_HOST", default=DEFAULT_HOST, show_default=True, help="Where serve would listen."
+)
+@click.option("--port", envvar="RECORDKIT_PORT", default=DEFAULT_PORT, show_default=True, type=int)
+@handle_errors
+def doctor(data_dir: Path, as_json: bool, host: str, port: int) -> None:
+    """Check this machine: ffmpeg, packages, data dir, database, port; say what is missing and how to get it."""
+    from recordkit.cli.doctor import report, run_checks
+
+    findings = run_checks(Settings.from_env(data_dir=data_dir, host=host, port=port))
+    report(findings, as_json)
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
 register_remote_recordings(recordings)  # list, get, start, pause, resume, stop, download (over HTTP)
 main.add_command(sync_command)
 main.add_command(migrate_command)

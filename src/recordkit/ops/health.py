@@ -1,6 +1,6 @@
 """Readiness: can this process do its work right now? (``GET /readyz``; liveness is ``/livez``.)
 
-Three checks, each cheap enough for a probe every few seconds:
+Five checks, each cheap enough for a probe every few seconds:
 
 - ``database``: the store answers a trivial query on a fresh connection (SQLite: the file opened
   again, read-write, so a removed or replaced file is noticed although open connections hold on).
@@ -8,22 +8,35 @@ Three checks, each cheap enough for a probe every few seconds:
   rolling upgrade, is reported but ready: migrations only add).
 - ``bucket``: the local bucket folder takes a file (written and removed), or the S3 bucket answers
   a HEAD with the configured credentials (remembered for ``remote_cache_seconds``).
+- ``recorder``: the recorder can run (an ffmpeg was found: RECORDKIT_FFMPEG, the PATH, or the
+  ``imageio-ffmpeg`` wheel); when it cannot, the detail names what is missing and how to get it.
+- ``data_dir``: the data dir takes a file and has at least ``MIN_FREE_BYTES`` free (recordings are
+  written there while they are live, whatever the bucket).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from recordkit.blobs.bucket import LocalBucket, S3Bucket
 from recordkit.errors import RecordKitError
 from recordkit.store.ops import OpsQueries
 
 REMOTE_CACHE_SECONDS = 10.0
+MIN_FREE_BYTES = 256 * 1024 * 1024  # below this the data dir counts as full: a live recording needs room
+
+
+class RecorderStatus(Protocol):
+    def available(self) -> bool: ...
+
+    def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,10 @@ class Report:
         return "; ".join(f"{c.name}: {c.detail}" for c in self.checks if not c.ok)
 
 
+def _mib(count: int) -> str:
+    return f"{count / 1048576:,.0f} MiB"
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecordKitError):
         return exc.message
@@ -53,16 +70,52 @@ def _reason(exc: BaseException) -> str:
 
 class Readiness:
     def __init__(
-        self, queries: OpsQueries | None, bucket: Any, *, remote_cache_seconds: float = REMOTE_CACHE_SECONDS
+        self,
+        queries: OpsQueries | None,
+        bucket: Any,
+        *,
+        recorder: RecorderStatus | None = None,
+        data_dir: Path | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
+        remote_cache_seconds: float = REMOTE_CACHE_SECONDS,
     ) -> None:
         self.queries = queries
         self.bucket = bucket
+        self.recorder = recorder
+        self.data_dir = data_dir
+        self.min_free_bytes = min_free_bytes
         self.remote_cache_seconds = remote_cache_seconds
         self._lock = threading.Lock()
         self._remote: tuple[float, Check] | None = None
 
     def check(self) -> Report:
-        return Report((*self._store(), self._bucket()))
+        return Report((*self._store(), self._bucket(), self._recorder(), self._data_dir()))
+
+    def _recorder(self) -> Check:
+        if self.recorder is None:
+            return Check("recorder", True, "not checked")
+        return Check("recorder", self.recorder.available(), self.recorder.status())
+
+    def _data_dir(self) -> Check:
+        folder = self.data_dir
+        if folder is None:
+            return Check("data_dir", True, "not checked")
+        probe = folder / f".readyz-{os.getpid()}-{threading.get_ident()}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+            free = shutil.disk_usage(folder).free
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                probe.unlink()
+            return Check("data_dir", False, f"cannot write to {folder}: {exc.strerror or exc}")
+        if free < self.min_free_bytes:
+            return Check(
+                "data_dir",
+                False,
+                f"{folder} is nearly full: {_mib(free)} free, at least {_mib(self.min_free_bytes)} needed",
+            )
+        return Check("data_dir", True, f"{_mib(free)} free")
 
     def _store(self) -> tuple[Check, Check]:
         if self.queries is None:
