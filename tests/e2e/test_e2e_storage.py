@@ -132,10 +132,7 @@ class Stores:
 def stores(
     request: pytest.FixtureRequest, s3_server: S3Server, gcs_server: GcsServer, sftp_server: SftpServer
 ) -> Iterator[Stores]:
-    try:
-        azurite: AzuriteServer | None = request.getfixturevalue("azurite_server")
-    except pytest.skip.Exception:
-        azurite = None
+    azurite: AzuriteServer = request.getfixturevalue("azurite_server")
     tag = uuid.uuid4().hex[:10]
     out = Stores(s3_server, azurite, gcs_server, sftp_server)
     out.aws_bucket = s3_server.create_bucket(f"rk-aws-{tag}")
@@ -332,8 +329,6 @@ def object_key(config: dict[str, Any], name: str) -> str:
 def test_each_destination_gets_byte_identical_files(
     runs: dict[str, Run | BaseException], stores: Stores, server: tuple[RkServer, Tenant], kind: str
 ) -> None:
-    if kind == "azure" and stores.azurite is None:
-        pytest.skip("azurite-blob is not installed: run `npm ci --prefix .ci/node`")
     run = run_of(runs, kind)
     final = run.final
     assert final.status == "UPLOADED", server[0].log()[-3000:]
@@ -401,6 +396,25 @@ def test_a_destination_that_stays_down_ends_errored_then_retry_upload_delivers(
     reason = db_recording(srv, run.rec_id).error
     assert reason.startswith(f"SFTP {stores.sftp.password_user}@127.0.0.1:"), reason
     assert "ConnectionRefusedError" in reason and "gave up after 4 attempts" in reason
+    # The reason is shown where a user looks: the API's recording and `recordkit recordings get`.
+    api = httpx.get(
+        f"{srv.base_url}/accounts/{tenant.account}/realtime/kit/{tenant.app}/recordings/{run.rec_id}",
+        headers={"Authorization": f"Bearer {tenant.token}"},
+        timeout=30,
+    )
+    assert api.status_code == 200 and api.json()["data"]["error"] == reason, api.text
+    remote = ("--url", srv.origin, "--token", tenant.token, "--account", tenant.account, "--app", tenant.app)
+    shown = cli(srv, "recordings", "get", run.rec_id, *remote, "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["error"] == reason, shown.stderr
+    table = subprocess.run(
+        [*cli_command(), "recordings", "get", run.rec_id, *remote],
+        capture_output=True,
+        text=True,
+        env={**clean_env(), **srv.env, "COLUMNS": "400"},
+        timeout=120,
+        check=False,
+    )
+    assert table.returncode == 0 and f"error {reason}" in " ".join(table.stdout.split()), table.stdout
     video_name, audio_name = expected_names(run)
     kept = srv.data_dir / "bucket" / tenant.app / run.rec_id
     assert sorted(p.name for p in kept.iterdir()) == sorted([video_name, audio_name]), "the bucket copy is kept"

@@ -27,13 +27,22 @@ KIT = "/client/v4/accounts/{account_id}/realtime/kit"
 
 
 def recording_detail(rec: Recording) -> dict[str, Any]:
-    """A recording as start / get / PUT return it: the seed fields plus reasons and storage."""
+    """A recording as start / get / PUT return it: the seed fields plus reasons and storage, and
+    ``error``: why it ended ERRORED (the recorder's or the destination's message; never a secret)."""
     out = render.recording(rec)
     out["recording_duration"] = rec.recording_duration
     out["storage_config"] = rec.storage_config
     out["start_reason"] = rec.start_reason
     out["stop_reason"] = rec.stop_reason
+    out["error"] = _error(rec)
     return out
+
+
+def _error(rec: Recording) -> str | None:
+    if rec.status == "ERRORED":
+        return rec.error
+    last = (rec.delivery or {}).get("last_error") if rec.status == "UPLOADING" else None
+    return f"{last} (retrying)" if last else None
 
 
 def _ok(data: Any, status: int = 200) -> Response:

@@ -113,6 +113,8 @@ def _show(rec: Recording, as_json: bool) -> None:
     ]
     if rec.stop_reason is not None and rec.stop_reason.reason:
         rows.append(("stop reason", rec.stop_reason.reason))
+    if rec.error:
+        rows.append(("error", rec.error))
     for key, value in rows:
         if value:
             table.add_row(key, value)

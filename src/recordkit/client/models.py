@@ -88,6 +88,7 @@ class Recording(msgspec.Struct, kw_only=True):
     storage_config: dict[str, Any] | None = None
     start_reason: Reason | None = None
     stop_reason: Reason | None = None
+    error: str | None = None  # RecordKit: why it ended ERRORED (recorder or delivery), on a single recording
 
     @property
     def is_final(self) -> bool:

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from recordkit.destinations.base import Destination
+from recordkit.destinations.base import Destination, DestinationError
 from recordkit.destinations.config import parse_storage_config
-from recordkit.errors import Unavailable
 
 ENV_VARS = {
     "aws": "RECORDKIT_AWS_ENDPOINT_URL",
@@ -33,7 +32,14 @@ ENV_VARS = {
     "sftp_known_hosts": "RECORDKIT_SFTP_KNOWN_HOSTS",
     "sftp_allow_private": "RECORDKIT_ALLOW_PRIVATE_NETWORK",
 }
-_EXTRAS = {"aws": "s3", "digitalocean": "s3", "azure": "azure", "gcs": "gcs", "sftp": "sftp"}
+# The package each type's client comes from (all in the default install; see docs/decisions.md).
+PACKAGES = {
+    "aws": "boto3",
+    "digitalocean": "boto3",
+    "azure": "azure-storage-blob",
+    "gcs": "google-cloud-storage",
+    "sftp": "paramiko",
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,11 @@ def open_destination(
             file_name_prefix=file_name_prefix,
         )
     except ImportError:
-        extra = _EXTRAS[spec.type]
-        raise Unavailable(
-            f"storage_config.type {spec.type} needs RecordKit's {extra!r} extra (pip install 'recordkit[{extra}]')"
+        # Permanent: no retry installs a package. (The default install has them all; this is an
+        # install that left one out.)
+        package = PACKAGES[spec.type]
+        raise DestinationError(
+            f"storage_config.type {spec.type} needs the {package} package, which is not installed "
+            f"(pip install {package})",
+            transient=False,
         ) from None

@@ -98,8 +98,8 @@ def probe_storage(config: JSONDict, endpoints: Endpoints) -> str:
 
     A bad config or bad credentials is InvalidRequest (400), a destination that is down right now
     Unavailable (503); the messages name the destination, never a secret."""
-    destination = open_destination(config, endpoints)
     try:
+        destination = open_destination(config, endpoints)
         destination.probe()
     except DestinationError as exc:
         cls = Unavailable if exc.transient else InvalidRequest
@@ -162,7 +162,7 @@ class Delivery:
             return self._failed(rec, f"storage_config: {exc.message}", transient=False, delivered=delivered)
         except FileNotFoundError:
             return self._failed(rec, "the bucket copy is missing", transient=False, delivered=delivered)
-        except RecordKitError as exc:  # the S3 bucket is down, a missing extra: may be fixed meanwhile
+        except RecordKitError as exc:  # the S3 bucket of RecordKit's own is down: may be fixed meanwhile
             return self._failed(rec, exc.message, transient=True, delivered=delivered)
         except Exception as exc:  # unexpected: retried like a transient failure, logged in full
             log.exception("recording %s: delivery failed unexpectedly", rec.id)

@@ -26,6 +26,8 @@ ERROR_CODES = ("4XX", "429", "503")
 # Upstream paths start at /accounts/...; RecordKit serves them under /client/v4 (the servers entry).
 PREFIX = "/client/v4"
 NULLABLE = "x-recordkit-nullable"
+# Properties RecordKit adds to an upstream schema: {JSON pointer of the schema: {name: schema}}.
+PROPERTIES = "x-recordkit-properties"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -45,11 +47,15 @@ def nullable_overrides() -> dict[str, str]:
 def with_nullable(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` (changed in place) with every schema of ``nullable_overrides`` marked ``nullable``."""
     for pointer in nullable_overrides():
-        node: Any = doc
-        for part in pointer.lstrip("/").split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        node["nullable"] = True
+        _resolve(doc, pointer)["nullable"] = True
     return doc
+
+
+def _resolve(doc: dict[str, Any], pointer: str) -> Any:
+    node: Any = doc
+    for part in pointer.lstrip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
 
 
 @cache
@@ -57,6 +63,9 @@ def document() -> dict[str, Any]:
     doc = with_nullable(upstream())
     ext = _load(EXTENSIONS)
     doc[NULLABLE] = ext.get(NULLABLE, {})
+    for pointer, added in ext.get(PROPERTIES, {}).items():
+        _resolve(doc, pointer).setdefault("properties", {}).update(copy.deepcopy(added))
+    doc[PROPERTIES] = ext.get(PROPERTIES, {})
     doc["info"] = {**doc["info"], **ext["info"], "version": doc["info"].get("version", "")}
     doc["servers"] = ext["servers"]
     for path, ops in ext["paths"].items():
