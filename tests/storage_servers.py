@@ -1,7 +1,7 @@
 """Real storage servers on loopback for tests, each a subprocess on a free 127.0.0.1 port.
 
     start_s3(workdir)       moto's server (S3 + IAM), IAM authentication enforced
-    start_azurite(workdir)  Azurite's blob service (npm package, installed by .ci/run in .ci/node)
+    start_azurite(workdir)  Azurite's blob service (npm package, installed by .ci/run in tests/node)
     start_gcs(workdir)      gcp-storage-emulator, plus a small OAuth token endpoint (this file)
                             that checks the service-account JWTs google-auth signs
     start_sftp(workdir)     an asyncssh SFTP server (this file) rooted in a folder, with a password
@@ -223,8 +223,8 @@ def start_s3(workdir: Path) -> S3Server:
 
 
 def azurite_binary() -> str | None:
-    """``$AZURITE_BLOB``, else .ci/node's install (``npm ci --prefix .ci/node``), else the PATH's."""
-    candidates = [os.environ.get("AZURITE_BLOB"), str(REPO / ".ci/node/node_modules/.bin/azurite-blob")]
+    """``$AZURITE_BLOB``, else tests/node's install (``npm ci --prefix tests/node``), else the PATH's."""
+    candidates = [os.environ.get("AZURITE_BLOB"), str(REPO / "tests/node/node_modules/.bin/azurite-blob")]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
@@ -273,7 +273,7 @@ class AzuriteServer:
 def start_azurite(workdir: Path) -> AzuriteServer:
     binary = azurite_binary()
     if binary is None:
-        raise FileNotFoundError("azurite-blob not found: run `npm ci --prefix .ci/node` (as .ci/run does)")
+        raise FileNotFoundError("azurite-blob not found: run `npm ci --prefix tests/node` (as .ci/run does)")
     location = workdir / "azurite-data"
     location.mkdir(exist_ok=True)
     process, port = _start(
