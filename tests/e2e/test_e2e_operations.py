@@ -64,7 +64,9 @@ def test_liveness_and_readiness(tenant: Tenant) -> None:
         assert resp.status_code == 200 and resp.json() == {"status": "ok"}
     ready = httpx.get(f"{origin}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
-    assert ready.json()["status"] == "ready" and set(ready.json()["checks"]) == {"database", "migrations", "bucket"}
+    checks = ready.json()["checks"]
+    assert ready.json()["status"] == "ready" and set(checks) == {"database", "migrations", "bucket", "recorder", "data_dir"}
+    assert "ffmpeg" in checks["recorder"] and checks["data_dir"].endswith(" MiB free"), checks
 
 
 @contextlib.contextmanager
