@@ -113,5 +113,6 @@ def open_destination(
     except ImportError:
         extra = _EXTRAS[spec.type]
         raise Unavailable(
-            f"storage_config.type {spec.type} needs RecordKit's {extra!r} extra (pip install 'recordkit[{extra}]')"
+            f"storage_config.type {spec.type} needs RecordKit's {extra!r} extra"
+            f" (pip install 'recordkit-server[{extra}]')"
         ) from None
