@@ -223,7 +223,7 @@ def test_installing_both_wheels_then_removing_the_server_leaves_the_client(
 SCRIPT = r"""
 import asyncio, json, sys
 
-from recordkit.client import AsyncClient, Client, ConflictError, NotFoundError
+from recordkit.client import AsyncClient, AuthenticationError, Client, NotFoundError
 
 base_url, token, account, app = sys.argv[1:5]
 out = {}
@@ -237,10 +237,11 @@ with Client(token, base_url=base_url, account_id=account) as client:
     started = recordings.start_recording(app, meeting.id)
     out["started"] = {"id": started.id, "status": started.status}
     out["meeting_id"] = meeting.id
+with Client("not-a-token", base_url=base_url, account_id=account, max_retries=0) as client:
     try:
-        recordings.start_recording(app, meeting.id)
-    except ConflictError as exc:
-        out["again"] = exc.status_code
+        client.realtime_kit.recordings.get_recordings(app)
+    except AuthenticationError as exc:
+        out["bad_token"] = exc.status_code
 
 
 async def read() -> None:
@@ -298,7 +299,7 @@ def test_the_client_alone_drives_a_live_server(tenant: Tenant, tmp_path: Path) -
     assert got["first_page"] == uploaded[:5]
     assert got["walked"] == uploaded
     assert got["started"] == {"id": started["id"], "status": "INVOKED"}
-    assert got["again"] == 409
+    assert got["bad_token"] == 401
     assert got["async_got"] == {"id": started["id"], "meeting_title": meeting["title"]}
     assert meeting["title"] == "from the client alone"
     assert got["missing"] == 404
