@@ -27,7 +27,10 @@ RUN groupadd --system --gid 10001 recordkit \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
+# recordkit-server depends on recordkit-client (the typed client, clients/python): from this tree.
+COPY clients/python ./clients/python
 RUN pip install -U pip \
+    && pip install ./clients/python \
     && pip install '.[s3,azure,gcs,sftp,postgres]'
 
 USER recordkit

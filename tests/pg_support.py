@@ -95,7 +95,7 @@ def unavailable_reason() -> str | None:
         import psycopg  # noqa: F401
         import psycopg_pool  # noqa: F401
     except ImportError:
-        return "psycopg / psycopg_pool not installed: pip install -e '.[dev]' (the postgres extra)"
+        return "psycopg / psycopg_pool not installed: pip install -e ./clients/python -e '.[dev]' (the postgres extra)"
     return None
 
 

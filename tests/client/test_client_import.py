@@ -13,8 +13,7 @@ def test_importing_the_client_loads_no_server_module() -> None:
     code = (
         "import json, sys\n"
         "import recordkit.client\n"
-        "from recordkit import Client, AsyncClient\n"
-        "assert Client is recordkit.client.Client and AsyncClient is recordkit.client.AsyncClient\n"
+        "from recordkit.client import Client, AsyncClient\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -65,7 +65,8 @@ def test_liveness_and_readiness(tenant: Tenant) -> None:
     ready = httpx.get(f"{origin}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
-    assert ready.json()["status"] == "ready" and set(checks) == {"database", "migrations", "bucket", "recorder", "data_dir"}
+    assert ready.json()["status"] == "ready"
+    assert set(checks) == {"database", "migrations", "bucket", "recorder", "data_dir"}
     assert "ffmpeg" in checks["recorder"] and checks["data_dir"].endswith(" MiB free"), checks
 
 

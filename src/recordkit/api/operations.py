@@ -38,9 +38,9 @@ class Operations:
         )
         self.metrics: Metrics | None = None
         if settings.metrics:
-            from recordkit import __version__
+            from recordkit.distribution import version
 
-            self.metrics = Metrics(queries, shared_dir=settings.metrics_dir, version=__version__)
+            self.metrics = Metrics(queries, shared_dir=settings.metrics_dir, version=version())
 
     def routes(self) -> list[BaseRoute]:
         return ops_routes(self.readiness, self.metrics, self.settings.metrics_token)

@@ -20,6 +20,7 @@ from recordkit.cli.database import add_database_url_option, copy_database_comman
 from recordkit.cli.recordings_cmd import register as register_remote_recordings
 from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
+from recordkit.distribution import DISTRIBUTION
 from recordkit.domain.models import PERMISSIONS
 from recordkit.errors import RecordKitError
 from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
@@ -69,7 +70,7 @@ def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="recordkit")
+@click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """RecordKit: a self-hostable Cloudflare RealtimeKit Recordings API."""
 

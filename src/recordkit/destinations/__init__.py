@@ -5,7 +5,7 @@
     Destination.put / delete / probe         DestinationError(transient=...) when the far side fails
 
 The backends (``s3``, ``azure``, ``gcs``, ``sftp``) import their client library only when used: each
-is an optional extra (``recordkit[s3]``, ``[azure]``, ``[gcs]``, ``[sftp]``).
+is an optional extra (``recordkit-server[s3]``, ``[azure]``, ``[gcs]``, ``[sftp]``).
 """
 
 from recordkit.destinations.base import Destination, DestinationError
