@@ -6,8 +6,8 @@
 # local Debian bookworm base made with mmdebstrap from Debian's mirrors (the Dockerfile's
 # BASE_IMAGE build argument; its default, python:3.11-slim-bookworm, is for normal builds), and
 # Debian's podman runs it. Everything lives in a storage root of its own under the work dir, so the
-# machine's own podman images and containers are never touched; only the base tarball is kept,
-# for the next run.
+# machine's own podman images and containers are never touched; only the base tarball (for the
+# next run) and the last build's log are kept.
 #
 #   sudo deploy/check-image.sh                 # from the repository root (needs root and apt)
 #   sudo deploy/check-image.sh --install       # first apt-get install buildah podman mmdebstrap runc curl
@@ -74,6 +74,9 @@ show() {
     printf '%s\n' "$out" >&3
 }
 run() { show "$@"; "$@"; }
+# podman 4.3 asks systemd for a healthcheck timer even with --health-interval disable, and logs an
+# error when there is no systemd; the rest of its stderr is shown.
+no_timer_noise() { "$@" 2> >(grep -v 'systemd connection' >&2); }
 elapsed() { echo "$((SECONDS - $1))s"; }
 
 [[ $PORT =~ ^[0-9]+$ ]] || fail "--port must be a number, not '$PORT'"
@@ -134,7 +137,7 @@ cleanup() {
     # What is still mounted under our storage root (nothing, normally), then the root itself.
     findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r umount -l 2>/dev/null || true
     rm -rf "$WORK/storage" "$WORK/run" "$WORK/build-extra"
-    echo "removed the container, its volume, the images and $WORK/storage (kept $BASE_TAR)"
+    echo "removed the container, its volume, the images and $WORK/storage (kept $BASE_TAR and $WORK/build.log)"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -180,6 +183,10 @@ if ((VERBOSE)); then
 else
     "${build[@]}" >"$WORK/build.log" 2>&1 || {
         tail -n 40 "$WORK/build.log" >&2
+        if [[ -z $CA_BUNDLE ]] && grep -q CERTIFICATE_VERIFY_FAILED "$WORK/build.log"; then
+            echo "check-image: pip could not verify PyPI's certificate; if this network's HTTPS goes" \
+                "through a proxy that the host trusts, try --ca-bundle /etc/ssl/certs/ca-certificates.crt" >&2
+        fi
         fail "the build failed (all of it: $WORK/build.log)"
     }
 fi
@@ -197,7 +204,7 @@ fi
 say "3/4 run: $IMAGE, port 8787 published on 127.0.0.1:$PORT only (podman)"
 # As deploy/kubernetes.yaml runs it: no capabilities, no privilege escalation.
 run "${PODMAN[@]}" volume create "$VOLUME" >/dev/null
-run "${PODMAN[@]}" run -d --name "$CONTAINER" "${ULIMITS[@]}" \
+no_timer_noise run "${PODMAN[@]}" run -d --name "$CONTAINER" "${ULIMITS[@]}" \
     --cap-drop ALL --security-opt no-new-privileges --health-interval disable \
     -p "127.0.0.1:$PORT:8787" -v "$VOLUME:/data" \
     -e "RECORDKIT_PUBLIC_URL=http://127.0.0.1:$PORT" "$IMAGE" >/dev/null
@@ -237,5 +244,5 @@ echo "   in the container: $("${PODMAN[@]}" exec "$CONTAINER" sh -c \
 # Its server lines only: the first start also prints the new account's token.
 echo "   its log (granian's lines):"
 "${PODMAN[@]}" logs "$CONTAINER" 2>&1 | grep -E '^\[(INFO|WARNING|ERROR)\]' | head -n 6 | sed 's/^/     /'
-run "${PODMAN[@]}" stop -t 10 "$CONTAINER" >/dev/null
+no_timer_noise run "${PODMAN[@]}" stop -t 10 "$CONTAINER" >/dev/null
 say "OK: built, ran, /readyz 200; image $(numfmt --to=si "$size")B; $(elapsed "$START") in all"
