@@ -6,23 +6,33 @@
 # The data dir is /data (a volume): the SQLite store, the keys, the local bucket and the recorder's
 # work files. With PostgreSQL (RECORDKIT_DATABASE_URL) and an S3 bucket (RECORDKIT_BUCKET_URL) it
 # keeps only the keys and work files.
-FROM python:3.11-slim
+#
+# BASE_IMAGE: any Debian bookworm image with Python 3.11 and its venv module. The default is the
+# public one; deploy/check-image.sh builds on a local Debian image instead (--build-arg BASE_IMAGE=...).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# The recorder encodes with ffmpeg (and probes with ffprobe, in the same package).
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
-    && rm -rf /var/lib/apt/lists/*
+# No apt step: the recorder's ffmpeg is the static build in the imageio-ffmpeg wheel, a dependency
+# of recordkit-server (`recordkit doctor` in the container names it).
 
+# A numeric user (10001:10001), so that Kubernetes' runAsNonRoot can verify it; the name is only
+# for `ps` and `ls`. It owns the data dir, and nothing else.
 RUN groupadd --system --gid 10001 recordkit \
-    && useradd --system --uid 10001 --gid recordkit --home-dir /data --no-create-home \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin recordkit \
     && mkdir -p /data \
-    && chown recordkit:recordkit /data
+    && chown 10001:10001 /data \
+    && chmod 0750 /data
+
+# RecordKit in a venv of its own (a Debian base's system Python refuses pip installs, PEP 668).
+ENV VIRTUAL_ENV=/opt/recordkit \
+    PATH=/opt/recordkit/bin:$PATH
+RUN python3 -m venv /opt/recordkit
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -31,10 +41,12 @@ COPY src ./src
 COPY clients/python ./clients/python
 RUN pip install -U pip \
     && pip install ./clients/python \
-    && pip install '.[s3,azure,gcs,sftp,postgres]'
+    && pip install . \
+    && rm -rf /app/build /app/clients/python/build
 
-USER recordkit
-ENV RECORDKIT_DATA_DIR=/data \
+USER 10001:10001
+ENV HOME=/data \
+    RECORDKIT_DATA_DIR=/data \
     RECORDKIT_HOST=0.0.0.0 \
     RECORDKIT_PORT=8787
 VOLUME ["/data"]
