@@ -38,6 +38,8 @@ def handle_client_errors(func: F) -> F:
             raise click.ClickException(f"HTTP {exc.status_code}: {exc.message}") from None
         except RecordKitClientError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a file the command writes (a download)
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)) from None
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
 
