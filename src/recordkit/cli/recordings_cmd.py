@@ -50,9 +50,12 @@ def server_options(func: F) -> F:
 
 
 def _client(url: str, token: str, account: str) -> Client:
-    from recordkit.client import Client
+    from recordkit.client import Client, RetryPolicy
 
-    return Client(token, base_url=api_base(url), account_id=account, timeout=60.0, max_retries=3)
+    # A refused connection fails at once (no server runs there: the error says how to start one);
+    # timeouts, resets, 429 and 5xx are retried as usual.
+    retry = RetryPolicy(max_retries=3, retry_refused=False)
+    return Client(token, base_url=api_base(url), account_id=account, timeout=60.0, retry=retry)
 
 
 def _wire(value: Any) -> Any:
