@@ -458,6 +458,7 @@ def test_400_is_not_retried_and_redeliver_sends_it_again(noenc: Tenant) -> None:
                 run_cli("webhooks", "redeliver", got[0].uuid, "--data-dir", str(noenc.server.data_dir), "--json").stdout
             )
             assert again["id"] == got[0].uuid and again["status"] == "pending"
+            assert (again["attempts"], again["last_code"]) == (1, 400)  # the history stays until attempt 2
             wait_for(lambda: len(receiver.at("/strict")) >= 3, 10, lambda: f"{receiver.at('/strict')}")
             third = receiver.at("/strict")[2]
             assert (third.uuid, third.status, third.answer, third.body) == (got[0].uuid, "INVOKED", 200, got[0].body)
@@ -469,6 +470,8 @@ def test_400_is_not_retried_and_redeliver_sends_it_again(noenc: Tenant) -> None:
                 10,
                 lambda: "redelivery not recorded",
             )
+            redelivered = {d["id"]: d for d in deliveries(noenc.server, "--webhook", hook.id)}[got[0].uuid]
+            assert (redelivered["attempts"], redelivered["last_code"]) == (2, 200)  # attempt N+1, not a new count
             table = run_cli("webhooks", "deliveries", "--data-dir", str(noenc.server.data_dir)).stdout
             assert got[0].uuid in table and "delivered" in table and "recording.statusUpdate" in table
     finally:

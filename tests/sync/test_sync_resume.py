@@ -1,10 +1,14 @@
 """``recordkit sync``: a run killed with ``kill -9`` mid-download resumes; a size mismatch fails the
 recording and the next run retries it; ``--status``, ``--since``, ``--watch``, ``--to-account`` /
-``--to-app``; bad input. The upstream is a live ``recordkit serve`` (``conftest.py``)."""
+``--to-app``; bad input; the token command a first run prints. The upstream is a live
+``recordkit serve`` (``conftest.py``)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -144,3 +148,36 @@ def test_sync_status_since_watch_and_overrides(upstream: Upstream, tmp_path: Pat
         capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
     )  # fmt: skip
     assert bad_token.returncode == 1 and "401" in bad_token.stderr and "Traceback" not in bad_token.stderr
+
+
+def test_sync_prints_a_token_command_that_works_as_pasted(upstream: Upstream, tmp_path: Path) -> None:
+    up = upstream
+    app = up.app("sync-hint", [])
+    data = tmp_path / "my archive" / "data"  # a space: the printed command must quote it
+    elsewhere = tmp_path / "elsewhere"  # pasted in another folder: ./recordkit-data would be the wrong one
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [*cli_command(), "sync", "--from-url", up.server.origin, "--from-account", up.tenant.account,
+         "--from-app", app, "--data-dir", str(data)],
+        capture_output=True, text=True, env={**clean_env(), "RECORDKIT_SYNC_FROM_TOKEN": up.tenant.token},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    hint = re.search(r"make a token with: (.+)$", done.stderr, re.M)
+    assert hint is not None, done.stderr
+    command = shlex.split(hint.group(1))
+    assert command[:3] == ["recordkit", "token", "create"] and "--data-dir" in command
+    assert Path(command[command.index("--data-dir") + 1]) == data.absolute()
+    pasted = subprocess.run(
+        [*cli_command(), *command[1:], "--json"],
+        capture_output=True, text=True, env=clean_env(), cwd=elsewhere, timeout=60, check=False,
+    )  # fmt: skip
+    assert pasted.returncode == 0, pasted.stderr
+    token = json.loads(pasted.stdout)["token"]
+    archive, _ = archive_server(data, up.tenant.account, free_port())
+    try:
+        with Client(token, base_url=archive.base_url, account_id=up.tenant.account) as client:
+            assert client.realtime_kit.recordings.get_recordings(app).paging.total_count == 0
+    finally:
+        archive.stop()
+    assert not (elsewhere / "recordkit-data").exists()

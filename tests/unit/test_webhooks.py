@@ -194,6 +194,15 @@ def test_judge(code: int | None, error: str | None, before: int, status: str) ->
         assert out.error
 
 
+def test_judge_counts_a_redeliverys_budget_from_where_it_began() -> None:
+    policy = WebhookPolicy(attempts=12, base_seconds=2.0)
+    fresh = judge(503, None, 12, policy, 1_000_000, budget_from=12)  # attempt 13, the redelivery's first
+    assert fresh.status == "pending" and 1_000_000 + 2000 <= fresh.next_ms <= 1_000_000 + 2500
+    last = judge(503, None, 23, policy, 1_000_000, budget_from=12)  # attempt 24, the redelivery's 12th
+    assert (last.status, last.error) == ("dead", "HTTP 503; gave up after 12 attempts since the redelivery (24 in all)")
+    assert judge(503, None, 11, policy, 1_000_000).error == "HTTP 503; gave up after 12 attempts"
+
+
 # -- the outbox ----------------------------------------------------------------------------------
 
 
@@ -440,6 +449,44 @@ def test_dispatcher_gives_up_after_max_attempts(world: World, tmp_path: Path) ->
     assert (dead.status, dead.attempts) == ("dead", 3)
     assert "ConnectError" in (dead.last_error or "") and "3 attempts" in (dead.last_error or "")
     assert calls == [dead.id] * 3
+
+
+def test_a_redelivery_is_the_next_attempt_with_a_fresh_budget(world: World, tmp_path: Path) -> None:
+    world.hook(url="http://receiver.test/down")
+    calls: list[str] = []
+    up = False
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["rtk-uuid"])
+        if up:
+            return httpx.Response(200)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    dispatcher = WebhookDispatcher(
+        world.store,
+        WebhookSigner(key_path(tmp_path / "keys")),
+        WebhookPolicy(attempts=3, base_seconds=0.02, timeout_seconds=1),
+        transport=httpx.MockTransport(handler),
+        poll_seconds=0.02,
+    )
+    world.recording()
+    _run_until(dispatcher, lambda: world.store.list_deliveries()[0].status != "pending")
+    (dead,) = world.store.list_deliveries()
+    assert (dead.status, dead.attempts) == ("dead", 3)
+
+    queued = world.store.redeliver(dead.id, now_ms())  # the history stays: 3 attempts, the last error
+    assert (queued.status, queued.attempts, queued.last_error) == ("pending", 3, dead.last_error)
+    _run_until(dispatcher, lambda: world.store.list_deliveries()[0].status != "pending")
+    (again,) = world.store.list_deliveries()
+    assert (again.status, again.attempts) == ("dead", 6)  # attempts 4, 5 and 6: a whole budget of 3
+    assert "gave up after 3 attempts since the redelivery (6 in all)" in (again.last_error or "")
+
+    up = True
+    world.store.redeliver(dead.id, now_ms())
+    _run_until(dispatcher, lambda: world.store.list_deliveries()[0].status != "pending")
+    (done,) = world.store.list_deliveries()
+    assert (done.status, done.attempts, done.last_code, done.last_error) == ("delivered", 7, 200, None)
+    assert calls == [dead.id] * 7
 
 
 def test_a_send_connects_to_the_address_the_policy_checked(world: World, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ has them (a list: ``{"data": [...], "paging": {...}}``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -49,9 +50,12 @@ def server_options(func: F) -> F:
 
 
 def _client(url: str, token: str, account: str) -> Client:
-    from recordkit.client import Client
+    from recordkit.client import Client, RetryPolicy
 
-    return Client(token, base_url=api_base(url), account_id=account, timeout=60.0, max_retries=3)
+    # A refused connection fails at once (no server runs there: the error says how to start one);
+    # timeouts, resets, 429 and 5xx are retried as usual.
+    retry = RetryPolicy(max_retries=3, retry_refused=False)
+    return Client(token, base_url=api_base(url), account_id=account, timeout=60.0, retry=retry)
 
 
 def _wire(value: Any) -> Any:
@@ -337,14 +341,15 @@ stop_cmd = _act("stop", "Stop a recording; with --wait, wait until its file is s
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=True, path_type=Path),
+    type=click.Path(dir_okay=True),
     default=None,
-    help="File or folder to write (default: the recording's file name, here).",
+    help="File to write, or folder to write into (ends with / or exists; created if missing). "
+    "Default: the recording's file name, here.",
 )
 @click.option("--audio", is_flag=True, help="The audio export (audio_download_url) instead of the video.")
 @handle_client_errors
 def download_cmd(
-    url: str, token: str, account: str, app: str, as_json: bool, recording_id: str, output: Path | None, audio: bool
+    url: str, token: str, account: str, app: str, as_json: bool, recording_id: str, output: str | None, audio: bool
 ) -> None:
     """Download a recording's file (checked against its size), with a progress bar on a terminal."""
     with _client(url, token, account) as client:
@@ -354,7 +359,13 @@ def download_cmd(
             what = "audio_download_url" if audio else "download_url"
             raise click.ClickException(f"recording {rec.id} ({rec.status}) has no {what}")
         name = _file_name(rec, link, audio)
-        target = output / name if output is not None and output.is_dir() else (output or Path(name))
+        target = _target(output, name)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise click.ClickException(f"{target.parent} is a file, not a folder: cannot write into it") from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot make the folder {target.parent}: {exc.strerror or exc}") from None
         expected = None if audio else rec.file_size
         if interactive(as_json):
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -373,6 +384,17 @@ def download_cmd(
         echo_json({"recording_id": rec.id, "path": got.path, "size": got.size, "content_type": got.content_type})
     else:
         click.echo(f"{got.path}: {got.size:,} bytes")
+
+
+def _target(output: str | None, name: str) -> Path:
+    """Where ``-o`` says to write: into a folder when the value ends with ``/`` or names an existing
+    folder (the file keeps the server's name), else that file; no ``-o``: the server's name, here."""
+    if not output:
+        return Path(name)
+    path = Path(output)
+    if output.endswith(("/", os.sep)) or path.is_dir():
+        return path / name
+    return path
 
 
 def _file_name(rec: Recording, link: str, audio: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -235,9 +236,11 @@ def _archiver(
         target = Target(check_account_id(to_account or default_account), target_app)
         name = _app_name(client, account, app)
         if ensure_target(store, target, name) and not as_json:
+            hint = ["recordkit", "token", "create", "--account", target.account_id]
+            hint += ["--data-dir", str(settings.data_dir.absolute())]  # the data dir that has the account
             click.echo(
                 f"created account {target.account_id} / app {target.app_id} ({name}); "
-                f"make a token with: recordkit token create --account {target.account_id}",
+                f"make a token with: {shlex.join(hint)}",
                 err=True,
             )
         bucket = open_bucket(settings, open_signer(store.cipher))

@@ -145,8 +145,9 @@ def deliveries(
 @click.argument("delivery_id")
 @_errors
 def redeliver(data_dir: Path, as_json: bool, delivery_id: str) -> None:
-    """Send a delivery again, with the same rtk-uuid (delivered, failed and dead ones are queued
-    with a fresh budget of attempts; a pending one is made due now). A running server sends it."""
+    """Send a delivery again, with the same rtk-uuid: delivered, failed and dead ones are queued
+    for attempt N+1 (the log keeps the count and the last answer until that attempt is made), with
+    a fresh budget of retries; a pending one is made due now. A running server sends it."""
     store = _store(data_dir)
     try:
         record = store.redeliver(delivery_id.strip().lower(), now_ms())

@@ -323,6 +323,7 @@ class ClaimedDelivery(msgspec.Struct, frozen=True):
     meeting_id: str | None
     app_id: str
     app_name: str
+    budget_from: int = 0  # ``attempts`` when the current budget began (a redelivery starts a new one)
 
 
 class DeliveryRecord(msgspec.Struct, frozen=True):

@@ -89,18 +89,23 @@ class Outcome:
     error: str | None
 
 
-def judge(code: int | None, error: str | None, attempts_before: int, policy: WebhookPolicy, now: int) -> Outcome:
+def judge(
+    code: int | None, error: str | None, attempts_before: int, policy: WebhookPolicy, now: int, budget_from: int = 0
+) -> Outcome:
     """What one attempt means: ``code`` is the HTTP status (None when no response came, ``error``
-    says why). Pure."""
+    says why). ``budget_from`` is the attempt count when the current budget began (a redelivery
+    starts a new one: its attempts count on, its retries start again). Pure."""
     if code is not None and 200 <= code < 300:
         return Outcome("delivered", now, code, None)
     if code is not None and code < 500:
         return Outcome("failed", now, code, f"HTTP {code} (not retried)")
     reason = f"HTTP {code}" if code is not None else (error or "no response")
     made = attempts_before + 1
-    if made >= policy.attempts:
-        return Outcome("dead", now, code, f"{reason}; gave up after {made} attempts")
-    return Outcome("pending", now + int(policy.delay(made) * 1000), code, reason)
+    used = made - min(max(budget_from, 0), attempts_before)
+    if used >= policy.attempts:
+        total = f" since the redelivery ({made} in all)" if used != made else ""
+        return Outcome("dead", now, code, f"{reason}; gave up after {used} attempts{total}")
+    return Outcome("pending", now + int(policy.delay(used) * 1000), code, reason)
 
 
 class Outbox(Protocol):
@@ -304,7 +309,7 @@ class WebhookDispatcher:
         except (httpx.InvalidURL, ValueError) as exc:
             error = f"invalid URL: {exc}"
         now = self.clock()
-        outcome = judge(code, error and error[:300], claimed.attempts, self.policy, now)
+        outcome = judge(code, error and error[:300], claimed.attempts, self.policy, now, claimed.budget_from)
         if self.on_outcome is not None:
             self.on_outcome(outcome.status)
         level = logging.INFO if outcome.status == "delivered" else logging.WARNING

@@ -149,6 +149,7 @@ _TABLES: list[tuple[str, list[tuple[str, Callable[[Any], Any]]]]] = [
             ("subject", _same),
             ("status", _same),
             ("attempts", _same),
+            ("budget_from", _same),
             ("next_ms", _same),
             ("owner", _same),
             ("lease_ms", _same),

@@ -207,7 +207,7 @@ class PgWebhooks:
             return []
         rows = self.pool.fetchall(
             "SELECT d.seq, d.id, d.webhook, w.url, e.event, d.subject, d.attempts, e.wire, e.meeting, "
-            "e.meeting_id, a.id, a.name FROM webhook_deliveries d "
+            "e.meeting_id, a.id, a.name, d.budget_from FROM webhook_deliveries d "
             "JOIN webhooks w ON w.id = d.webhook JOIN webhook_events e ON e.seq = d.event "
             "JOIN apps a ON a.seq = e.app WHERE d.seq = ANY(%s::int8[]) ORDER BY d.next_ms, d.seq",
             (seqs,),
@@ -226,6 +226,7 @@ class PgWebhooks:
                 meeting_id=r[9],
                 app_id=r[10],
                 app_name=bytes(r[11]).decode(),
+                budget_from=int(r[12]),
             )
             for r in rows
         ]
@@ -327,8 +328,9 @@ class PgWebhooks:
         return _record(row) if row else None
 
     def redeliver(self, delivery_id: str, now: int) -> DeliveryRecord:
-        """Queue a delivery again, with the same id (rtk-uuid) and a fresh budget of attempts; a
-        pending one is made due now. NotFound for an unknown id; Conflict if its webhook is gone."""
+        """Queue a delivery again, with the same id (rtk-uuid): its next attempt is attempt N+1 (the
+        count and the last answer are kept) with a fresh budget of attempts; a pending one is made
+        due now. NotFound for an unknown id; Conflict if its webhook is gone."""
 
         def work(conn: Conn) -> None:
             row = conn.execute(
@@ -343,8 +345,8 @@ class PgWebhooks:
                 raise Conflict(f"delivery {delivery_id}: its webhook was deleted")
             if status in _FINISHED:
                 conn.execute(
-                    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_ms = %s, owner = NULL, "
-                    "lease_ms = NULL, updated_ms = %s WHERE id = %s",
+                    "UPDATE webhook_deliveries SET status = 'pending', budget_from = attempts, next_ms = %s, "
+                    "owner = NULL, lease_ms = NULL, updated_ms = %s WHERE id = %s",
                     (now, now, delivery_id),
                 )
             else:

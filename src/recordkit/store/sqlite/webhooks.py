@@ -202,7 +202,7 @@ class SqliteWebhooks:
             self.pool.get()
             .execute(
                 "SELECT d.seq, d.id, d.webhook, w.url, e.event, d.subject, d.attempts, e.wire, e.meeting, "
-                "e.meeting_id, a.id, a.name FROM webhook_deliveries d "
+                "e.meeting_id, a.id, a.name, d.budget_from FROM webhook_deliveries d "
                 "JOIN webhooks w ON w.id = d.webhook JOIN webhook_events e ON e.seq = d.event "
                 f"JOIN apps a ON a.seq = e.app WHERE d.seq IN ({marks}) ORDER BY d.next_ms, d.seq",
                 seqs,
@@ -223,6 +223,7 @@ class SqliteWebhooks:
                 meeting_id=r[9],
                 app_id=r[10],
                 app_name=r[11],
+                budget_from=r[12],
             )
             for r in rows
         ]
@@ -305,8 +306,9 @@ class SqliteWebhooks:
         return _record(row) if row else None
 
     def redeliver(self, delivery_id: str, now: int) -> DeliveryRecord:
-        """Queue a delivery again, with the same id (rtk-uuid) and a fresh budget of attempts; a
-        pending one is made due now. NotFound for an unknown id; Conflict if its webhook is gone."""
+        """Queue a delivery again, with the same id (rtk-uuid): its next attempt is attempt N+1 (the
+        count and the last answer are kept) with a fresh budget of attempts; a pending one is made
+        due now. NotFound for an unknown id; Conflict if its webhook is gone."""
         with self.pool.write() as conn:
             row = conn.execute(
                 "SELECT d.status, w.id FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook "
@@ -320,8 +322,8 @@ class SqliteWebhooks:
                 raise Conflict(f"delivery {delivery_id}: its webhook was deleted")
             if status in _FINISHED:
                 conn.execute(
-                    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_ms = ?, owner = NULL, "
-                    "lease_ms = NULL, updated_ms = ? WHERE id = ?",
+                    "UPDATE webhook_deliveries SET status = 'pending', budget_from = attempts, next_ms = ?, "
+                    "owner = NULL, lease_ms = NULL, updated_ms = ? WHERE id = ?",
                     (now, now, delivery_id),
                 )
             else:

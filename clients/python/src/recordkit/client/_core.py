@@ -95,13 +95,18 @@ class RetryPolicy:
     ``x-should-retry: false`` header forbids the retry, ``true`` asks for one. The wait is the
     server's ``retry-after`` (or ``retry-after-ms``) when it gives one up to ``max_retry_after``
     seconds, else exponential backoff from ``backoff_base`` doubling up to ``backoff_max``, less up
-    to 25 % jitter. ``max_retries`` bounds the retries (attempts = max_retries + 1)."""
+    to 25 % jitter. ``max_retries`` bounds the retries (attempts = max_retries + 1).
+
+    ``retry_refused=False`` gives up at once on a refused connection (nothing listens on that
+    port), for callers that would rather say so than wait through the backoff (the ``recordkit
+    recordings`` commands); timeouts, resets, other connection errors, 429 and 5xx are still retried."""
 
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     max_retry_after: float = 60.0
     statuses: frozenset[int] = field(default_factory=lambda: frozenset({408, 429, 500, 502, 503, 504}))
+    retry_refused: bool = True
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -128,9 +133,23 @@ class RetryPolicy:
     def after_error(self, method: str, error: httpx.TransportError, retries_taken: int) -> float | None:
         if retries_taken >= self.max_retries:
             return None
+        if not self.retry_refused and refused(error):
+            return None
         if method.upper() == "POST" and not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
             return None  # the server may have acted on it
         return self.backoff(retries_taken)
+
+
+def refused(exc: BaseException) -> bool:
+    """A refused connection (httpx wraps the OS's ConnectionRefusedError in httpcore's error, in its own)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 # -- calls ------------------------------------------------------------------------------------------

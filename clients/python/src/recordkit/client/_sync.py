@@ -242,9 +242,16 @@ def _redacted(url: str) -> str:
 
 def _transport_error(method: str, url: str, exc: httpx.TransportError, retries: int) -> RecordKitConnectionError:
     tries = f" (after {retries + 1} attempts)" if retries else ""
+    attempts = retries + 1
     if isinstance(exc, httpx.TimeoutException):
-        return RecordKitTimeoutError(f"{method} {url}: timed out{tries}")
-    return RecordKitConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}{tries}")
+        return RecordKitTimeoutError(f"{method} {url}: timed out{tries}", method=method, url=url, attempts=attempts)
+    return RecordKitConnectionError(
+        f"{method} {url}: {type(exc).__name__}: {exc}{tries}",
+        method=method,
+        url=url,
+        attempts=attempts,
+        refused=_core.refused(exc),
+    )
 
 
 # -- resources ---------------------------------------------------------------------------------------

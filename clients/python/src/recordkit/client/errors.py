@@ -32,7 +32,20 @@ class RecordKitClientError(Exception):
 
 
 class RecordKitConnectionError(RecordKitClientError):
-    """The request did not get an answer (connection refused, reset, DNS...), retries included."""
+    """The request did not get an answer (connection refused, reset, DNS...), retries included.
+
+    ``method`` and ``url`` name the request (a signed download link without its query),
+    ``attempts`` how many were made, ``refused`` is true when nothing listened there (the
+    connection was refused: no server on that port)."""
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", attempts: int = 1, refused: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+        self.refused = refused
 
 
 class RecordKitTimeoutError(RecordKitConnectionError):
