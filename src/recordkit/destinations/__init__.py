@@ -5,7 +5,7 @@
     Destination.put / delete / probe         DestinationError(transient=...) when the far side fails
 
 The backends (``s3``, ``azure``, ``gcs``, ``sftp``) import their client library only when used: each
-is an optional extra (``recordkit-server[s3]``, ``[azure]``, ``[gcs]``, ``[sftp]``).
+comes with the default install (boto3, azure-storage-blob, google-cloud-storage, paramiko).
 """
 
 from recordkit.destinations.base import Destination, DestinationError

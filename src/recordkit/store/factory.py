@@ -33,7 +33,7 @@ def check_database_url(url: str | None) -> None:
         import psycopg_pool  # noqa: F401
     except ImportError:
         raise SettingsError(
-            "RECORDKIT_DATABASE_URL: PostgreSQL needs the postgres extra: pip install 'recordkit-server[postgres]'"
+            "RECORDKIT_DATABASE_URL: PostgreSQL needs psycopg and psycopg-pool, which are not installed: pip install 'psycopg[binary]' psycopg-pool"
         ) from None
 
 
