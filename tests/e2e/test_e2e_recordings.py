@@ -742,6 +742,16 @@ def test_recorder_that_cannot_start_ends_errored(
             # The meeting is free again: a new start is accepted (and fails the same way).
             again = kit.start(meeting)
             assert kit.wait(again.id, {"ERRORED", "RECORDING"}, RECORDING_TIMEOUT).status == "ERRORED"
+        # Why, where a user looks: the recording's error and the log name the binary, once each.
+        why = "ffmpeg not found: RECORDKIT_FFMPEG=/nonexistent is not an executable file"
+        with tenant.http() as http:
+            shown = http.get(f"{tenant.kit}/recordings/{rec.id}").json()["data"]
+        assert shown["error"] == why, shown
+        log = srv.log()
+        assert log.count(f"recording {rec.id}: recorder could not start: {why}") == 1, log[-2000:]
+        assert "recorder could not start: recorder could not start" not in log
+        ready = httpx.get(f"{srv.origin}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["error"]["message"] == f"not ready: recorder: {why}"
         assert not srv.work_dir.exists() or list(srv.work_dir.iterdir()) == []
     finally:
         srv.stop()
