@@ -43,5 +43,7 @@ def open_store(settings: Settings) -> SqliteRecordingStore | PostgresRecordingSt
         check_database_url(settings.database_url)
         from recordkit.store.postgres import PostgresRecordingStore
 
-        return PostgresRecordingStore(settings.database_url, open_cipher(settings))
+        return PostgresRecordingStore(
+            settings.database_url, open_cipher(settings), pool_size=settings.database_pool_size
+        )
     return SqliteRecordingStore(settings.database_path, open_cipher(settings))
