@@ -32,6 +32,7 @@ from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import InvalidRequest
 from recordkit.leases import process_alive
+from recordkit.settings import DEFAULT_IMPORT_BATCH
 from recordkit.store.sqlite import SqliteRecordingStore
 from recordkit.store.sqlite.staging import Staging
 
@@ -39,7 +40,7 @@ BATCH = 20_000  # rows converted between checks of their ids (pass one)
 # Rows per write transaction (pass two): bigger batches touch the id and meeting indexes' pages fewer
 # times (1M rows: 87 s in batches of 20,000, 55 s in 100,000); a server beside the import waits for
 # the writer lock up to a couple of seconds per batch (its busy timeout is 15 s).
-WRITE_BATCH = 100_000  # RECORDKIT_IMPORT_BATCH overrides it (tests make small batches to crash between)
+WRITE_BATCH = DEFAULT_IMPORT_BATCH  # `recordkit import` passes RECORDKIT_IMPORT_BATCH (Settings.import_batch)
 PARALLEL_FROM_BYTES = 8 << 20  # below this, forking workers costs more than it saves
 MAX_ERRORS = 20
 SCRATCH_PREFIX = "recordkit-import-"
@@ -143,7 +144,7 @@ def import_file(
     batches of recordings are in (a batch is a run of ``invoked_time``; its rows and its counters
     commit together: never part of a line, never a count off) and the rest is not; importing the
     file again completes it (the same ids are updated, not added)."""
-    batch_size = batch_size or int(os.environ.get("RECORDKIT_IMPORT_BATCH") or WRITE_BATCH)
+    batch_size = batch_size or WRITE_BATCH
     report = ImportReport()
     tick = progress or (lambda n: None)
     report.swept = sweep_scratch()

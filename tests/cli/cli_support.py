@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -63,6 +64,21 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [*cli_command(), *args], capture_output=True, text=True, env=clean_env(), cwd=cwd, timeout=60, check=False
     )
+
+
+def run_to_exit(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``recordkit ARGS`` in a session of its own, to its end; one still running after ``timeout``
+    (a ``serve`` that should have refused to start) is killed, whole, and fails the test."""
+    command = [*cli_command(), *args]
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"recordkit {' '.join(args)} still running after {timeout} s:\n{out}{err}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def meeting(name: str, title: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -19,11 +19,15 @@ def checks(report: dict[str, object]) -> dict[str, dict[str, object]]:
     return {c["name"]: c for c in found}
 
 
-def test_a_fresh_machine_is_ready_and_nothing_is_created(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def test_a_fresh_machine_is_ready_and_nothing_is_created(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
     result = invoke("doctor", "--data-dir", str(data_dir), "--port", str(port), "--json")
     assert result.exit_code == 0, result.stdout
     report = json.loads(result.stdout)
@@ -76,7 +80,7 @@ def test_a_port_in_use_fails(tmp_path: Path) -> None:
 
 
 def test_an_existing_data_dir_reports_its_database_and_schema(seeded: Seeded) -> None:
-    report = invoke_json("doctor", "--data-dir", str(seeded.data_dir), "--port", "0")
+    report = invoke_json("doctor", "--data-dir", str(seeded.data_dir), "--port", str(free_port()))
     latest = max(version for version, _, _ in sqlite_migrations())
     assert checks(report)["database"]["detail"] == f"sqlite, schema {latest}"
     assert str(checks(report)["data_dir"]["detail"]).startswith(f"{seeded.data_dir} exists, ")
@@ -87,7 +91,7 @@ def test_a_missing_package_is_named_with_its_install_command(tmp_path: Path) -> 
     # from the import system (sys.modules[name] = None) in a real `recordkit doctor` process.
     code = (
         "import sys; sys.modules['paramiko'] = None; from recordkit.cli.main import main; "
-        f"main(['doctor', '--data-dir', {str(tmp_path / 'd')!r}, '--port', '0', '--json'])"
+        f"main(['doctor', '--data-dir', {str(tmp_path / 'd')!r}, '--port', '{free_port()}', '--json'])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=60, check=False

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_support import clean_env, cli_command
+from cli_support import clean_env, cli_command, run_to_exit
 
 
 def free_port() -> int:
@@ -138,3 +138,24 @@ def test_serve_after_init_prints_no_credentials(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     with serve(data_dir, tmp_path / "serve.log") as running:
         assert "token:" not in running.output()
+
+
+def test_serve_refuses_a_port_in_use_and_the_first_server_keeps_it(tmp_path: Path) -> None:
+    """granian binds with SO_REUSEPORT; without the one exclusive socket a second serve would share
+    the port with the first and the two would take turns answering."""
+    with serve(tmp_path / "first", tmp_path / "first.log") as running:
+        for host in ("127.0.0.1", "0.0.0.0"):
+            second = tmp_path / f"second-{host}"
+            args = ("serve", "--data-dir", str(second), "--host", host, "--port", str(running.port))
+            done = run_to_exit(*args, env=clean_env(), timeout=30)
+            shown = done.stdout + done.stderr
+            assert done.returncode != 0, shown
+            assert "Traceback" not in shown, shown
+            assert done.stderr == (
+                f"Error: port {running.port} on {host} is already in use (another recordkit serve?); "
+                "choose another with --port\n"
+            ), shown
+            assert not second.exists()  # refused before making a data dir or credentials
+        assert running.proc.poll() is None
+        for _ in range(6):
+            assert httpx.get(f"http://127.0.0.1:{running.port}/livez", timeout=5).status_code == 200

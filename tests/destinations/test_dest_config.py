@@ -10,6 +10,7 @@ import pytest
 from recordkit.destinations import Endpoints, open_destination, validate_storage_config
 from recordkit.destinations.config import parse_storage_config
 from recordkit.errors import InvalidRequest
+from recordkit.settings import Settings
 
 SECRET = "s3cr3t-VALUE-never-shown"
 ACCOUNT_KEY = "c2VjcmV0LWtleS1ieXRlcy1uZXZlci1zaG93bg=="  # base64
@@ -195,7 +196,7 @@ def test_endpoints_from_env() -> None:
         "RECORDKIT_SFTP_KNOWN_HOSTS": "/etc/recordkit/known_hosts",
         "RECORDKIT_ALLOW_PRIVATE_NETWORK": "0",
     }
-    assert Endpoints.from_env(env) == Endpoints(
+    assert Settings.from_env(env).endpoints() == Endpoints(
         aws="http://127.0.0.1:9000",
         digitalocean="https://{region}.example.com",
         azure="http://127.0.0.1:10000/{account}",
@@ -203,9 +204,10 @@ def test_endpoints_from_env() -> None:
         sftp_known_hosts="/etc/recordkit/known_hosts",
         sftp_allow_private=False,
     )
-    assert Endpoints.from_env({}) == Endpoints(sftp_allow_private=False)  # the address policy is on by default
-    assert Endpoints.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"}).sftp_allow_private is True
-    with pytest.raises(ValueError, match="RECORDKIT_GCS_ENDPOINT_URL: must be an http"):
+    assert Settings.from_env({}).endpoints() == Endpoints(sftp_allow_private=False)  # the address policy is on
+    allowed = Settings.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"}).endpoints()
+    assert allowed.sftp_allow_private is True
+    with pytest.raises(ValueError, match="the gcs endpoint: must be an http"):
         Endpoints(gcs="ftp://x")
 
 

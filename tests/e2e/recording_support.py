@@ -1,5 +1,5 @@
 """Helpers for the recording end-to-end tests: servers that can be killed and restarted, a tenant
-made with the CLI, the official SDK's recording calls with polling, and ffprobe.
+made with the CLI, the official SDK's recording calls with polling, and ffprobe-like stream info (PyAV).
 
 Every server here has its own data dir and port, runs in its own process group (so ``kill -9`` of
 the group takes the granian master and its worker at once) and reads ``RECORDKIT_*`` variables.

@@ -3,6 +3,7 @@ carried to worker processes and to the SFTP connect-time check; the first serve 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from recordkit.cli.main import main
-from recordkit.settings import Settings
+from recordkit.settings import Settings, SettingsError
 
 
 def test_off_by_default_and_carried_everywhere() -> None:
@@ -20,7 +21,8 @@ def test_off_by_default_and_carried_everywhere() -> None:
     on = Settings.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"})
     assert on.allow_private_network and on.endpoints().sftp_allow_private
     assert Settings.from_env(on.to_env()) == on
-    assert Settings.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "nonsense"}).allow_private_network is False
+    with pytest.raises(SettingsError, match="RECORDKIT_ALLOW_PRIVATE_NETWORK: must be one of true/false"):
+        Settings.from_env({"RECORDKIT_ALLOW_PRIVATE_NETWORK": "nonsense"})  # a typo does not quietly mean off
 
 
 @pytest.mark.parametrize(
@@ -36,10 +38,13 @@ def test_serve_flag_and_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], env: dict[str, str], allowed: bool
 ) -> None:
     seen: list[Any] = []
-    monkeypatch.setattr("recordkit.cli.server.run_server", lambda settings, workers=1: seen.append(settings))
+    monkeypatch.setattr("recordkit.cli.server.run_server", lambda settings, listener: seen.append(settings))
     for name in ("RECORDKIT_ALLOW_PRIVATE_NETWORK", "RECORDKIT_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "data"), *args], env=env)
+    with socket.socket() as probe:  # serve binds its port before anything else: a free one
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "data"), "--port", port, *args], env=env)
     assert result.exit_code == 0, result.output
     assert seen[0].allow_private_network is allowed
     if allowed:

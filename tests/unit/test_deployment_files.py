@@ -48,8 +48,8 @@ def image_tag(image: str) -> str:
 
 
 def known_variables() -> set[str]:
-    """Every RECORDKIT_* variable RecordKit reads (settings, workers, the database pool)."""
-    names = set(Settings.from_env({}).to_env())
+    """Every RECORDKIT_* variable RecordKit reads (the settings; the CLI's own options)."""
+    names = {declared.env for declared in Settings.declarations()}
     source = "\n".join(p.read_text() for p in (ROOT / "src" / "recordkit").rglob("*.py"))
     names |= set(re.findall(r"RECORDKIT_[A-Z0-9_]+", source))
     return names

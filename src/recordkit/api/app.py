@@ -116,11 +116,16 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     return app
 
 
-def app_from_env() -> Starlette:
-    """Entry point for a server worker process: settings come from ``RECORDKIT_*`` variables."""
-    settings = Settings.from_env()
+def worker_app(settings: Settings) -> Starlette:
+    """A server worker process's app, from the Settings ``recordkit serve`` gave it (cli/server.py)."""
     if settings.log_json:
         from recordkit.ops.logs import configure_json_logging
 
         configure_json_logging()
     return create_app(settings)
+
+
+def app_from_env() -> Starlette:
+    """For another ASGI server (``uvicorn --factory recordkit.api.app:app_from_env``): the settings
+    from the ``RECORDKIT_*`` variables, as ``recordkit serve`` reads them."""
+    return worker_app(Settings.from_env())

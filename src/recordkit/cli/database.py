@@ -2,15 +2,14 @@
 
 Every command that takes ``--data-dir`` also takes ``--database-url postgresql://...`` (env
 ``RECORDKIT_DATABASE_URL``): ``add_database_url_option`` adds it to them all, wherever they are
-defined. The option sets ``RECORDKIT_DATABASE_URL`` for the command's run (every command builds
-its Settings from the environment; granian's worker processes inherit it), and puts the previous
-value back when the command ends. Without it, the SQLite file in the data dir is used, as always.
+defined. The option keeps its value in the command's click context, and ``command_settings``
+passes it to ``Settings.from_env`` as the ``database_url`` argument (nothing writes
+``os.environ``). Without it, the SQLite file in the data dir is used, as always.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,35 +17,31 @@ import click
 
 from recordkit.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 
-ENV = "RECORDKIT_DATABASE_URL"
+_META = "recordkit.database_url"  # the --database-url of the command being run (click's ctx.meta)
 HELP = (
     "PostgreSQL to keep the metadata in (postgresql://user@host:port/dbname; env RECORDKIT_DATABASE_URL, "
     "which keeps a password out of the process list). Default: SQLite in the data dir."
 )
 
 
-def _set_database_url(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if not value:
-        return
-    previous = os.environ.get(ENV)
-    os.environ[ENV] = value
+def _keep_database_url(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[_META] = value
 
-    def restore() -> None:
-        if previous is None:
-            os.environ.pop(ENV, None)
-        else:
-            os.environ[ENV] = previous
 
-    ctx.call_on_close(restore)
+def command_settings(**overrides: object) -> Settings:
+    """The running command's Settings: the environment, its flags (``overrides``), its ``--database-url``."""
+    ctx = click.get_current_context(silent=True)
+    url = ctx.meta.get(_META) if ctx is not None else None
+    return Settings.from_env(None, database_url=url, **overrides)
 
 
 def database_url_option() -> click.Option:
     return click.Option(
         ["--database-url"],
-        envvar=ENV,
         expose_value=False,
         is_eager=True,
-        callback=_set_database_url,
+        callback=_keep_database_url,
         metavar="URL",
         help=HELP,
     )
@@ -88,7 +83,7 @@ def migrate_command(data_dir: Path, as_json: bool) -> None:
     from recordkit.errors import RecordKitError
 
     try:
-        settings = Settings.from_env(data_dir=data_dir)
+        settings = command_settings(data_dir=data_dir)
         payload = _migrate(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None

@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 
 import click
 
-from recordkit.cli.database import add_database_url_option, copy_database_command, migrate_command
+from recordkit.cli.database import (
+    add_database_url_option,
+    command_settings,
+    copy_database_command,
+    migrate_command,
+)
 from recordkit.cli.recordings_cmd import register as register_remote_recordings
 from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
@@ -59,7 +64,7 @@ def handle_errors(func: F) -> F:
 def _store(data_dir: Path) -> Any:
     from recordkit.store.factory import open_store
 
-    return open_store(Settings.from_env(data_dir=data_dir))
+    return open_store(command_settings(data_dir=data_dir))
 
 
 def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
@@ -80,16 +85,17 @@ def main() -> None:
 
 @main.command()
 @data_dir_option
-@click.option("--host", envvar="RECORDKIT_HOST", default=DEFAULT_HOST, show_default=True)
-@click.option("--port", envvar="RECORDKIT_PORT", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL that links carry.")
+@click.option("--host", default=None, help=f"Address to listen on [env RECORDKIT_HOST; default: {DEFAULT_HOST}].")
+@click.option(
+    "--port", default=None, type=int, help=f"Port to listen on [env RECORDKIT_PORT; default: {DEFAULT_PORT}]."
+)
+@click.option("--public-url", default=None, help="Base URL that links carry [env RECORDKIT_PUBLIC_URL].")
 @click.option(
     "--workers",
-    envvar="RECORDKIT_WORKERS",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Worker processes (each serves the API and runs background jobs; each job runs once).",
+    default=None,
+    type=int,
+    help="Worker processes, 1 to 64 (each serves the API and runs background jobs; each job runs once) "
+    "[env RECORDKIT_WORKERS; default: 1].",
 )
 @click.option("--aws-endpoint-url", default=None, help="S3 API endpoint for storage_config type aws (MinIO...).")
 @click.option("--digitalocean-endpoint-url", default=None, help="Endpoint for type digitalocean ({region} allowed).")
@@ -113,10 +119,10 @@ def main() -> None:
 @handle_errors
 def serve(
     data_dir: Path,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     public_url: str | None,
-    workers: int,
+    workers: int | None,
     aws_endpoint_url: str | None,
     digitalocean_endpoint_url: str | None,
     azure_endpoint_url: str | None,
@@ -131,11 +137,12 @@ def serve(
 
     Secrets (RECORDKIT_SECRET_KEYS, RECORDKIT_BUCKET_ACCESS_KEY, RECORDKIT_BUCKET_SECRET) are read
     from the environment only, never from flags (which other users can see in the process list)."""
-    settings = Settings.from_env(
+    settings = command_settings(
         data_dir=data_dir,
         host=host,
         port=port,
         public_url=public_url,
+        workers=workers,
         aws_endpoint_url=aws_endpoint_url,
         digitalocean_endpoint_url=digitalocean_endpoint_url,
         azure_endpoint_url=azure_endpoint_url,
@@ -146,16 +153,18 @@ def serve(
         storage_preflight=storage_preflight,
         allow_private_network=allow_private_network,
     )
-    store = _store(data_dir)
-    try:
-        if not store.has_accounts():
-            account, app, token = _bootstrap(store)
-            _print_welcome(settings, account, app, token)
-    finally:
-        store.close()
-    from recordkit.cli.server import run_server
+    from recordkit.cli.server import listen, run_server
+    from recordkit.store.factory import open_store
 
-    run_server(settings, workers)
+    with listen(settings) as listener:  # first: a port in use stops here, before anything is made
+        store = open_store(settings)
+        try:
+            if not store.has_accounts():
+                account, app, token = _bootstrap(store)
+                _print_welcome(settings, account, app, token)
+        finally:
+            store.close()
+        run_server(settings, listener)
 
 
 def _bootstrap(store: Any) -> tuple[str, str, str]:
@@ -353,13 +362,17 @@ def import_cmd(data_dir: Path, as_json: bool, file: Path, account_id: str, app_i
     """Load recordings from JSON Lines or a whole list response (the list endpoint's shape)."""
     import time
 
-    store = _store(data_dir)
+    from recordkit.store.factory import open_store
+
+    settings = command_settings(data_dir=data_dir)
+    store = open_store(settings)
     try:
         found = store.get_app(app_id)
         if found is None or found.account_id != account_id:
             raise click.ClickException(f"app {app_id} not found in account {account_id}")
         started = time.perf_counter()
-        report = _run_import(store, file, found.id, show=sys.stderr.isatty() and not as_json)
+        show = sys.stderr.isatty() and not as_json
+        report = _run_import(store, file, found.id, show=show, batch_size=settings.import_batch)
         elapsed = time.perf_counter() - started
     finally:
         store.close()
@@ -380,11 +393,11 @@ def import_cmd(data_dir: Path, as_json: bool, file: Path, account_id: str, app_i
     )
 
 
-def _run_import(store: Any, file: Path, app_id: str, show: bool) -> Any:
+def _run_import(store: Any, file: Path, app_id: str, show: bool, batch_size: int) -> Any:
     from recordkit.importer import import_file
 
     if not show:
-        return import_file(store, file, app_id)
+        return import_file(store, file, app_id, batch_size=batch_size)
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
     size = max(os.path.getsize(file), 1)
@@ -397,7 +410,7 @@ def _run_import(store: Any, file: Path, app_id: str, show: bool) -> Any:
             if progress.tasks[0].completed >= size:
                 progress.update(task, description="writing ")
 
-        return import_file(store, file, app_id, progress=tick)
+        return import_file(store, file, app_id, progress=tick, batch_size=batch_size)
 
 
 # -- recordings: an operator's re-run of a delivery ----------------------------------------------
@@ -412,7 +425,7 @@ def recordings() -> None:
 @data_dir_option
 @json_option
 @click.argument("recording_id")
-@click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL that links carry.")
+@click.option("--public-url", default=None, help="Base URL that links carry [env RECORDKIT_PUBLIC_URL].")
 @handle_errors
 def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, public_url: str | None) -> None:
     """Deliver an ERRORED recording's kept files to its destination again, here and now.
@@ -430,7 +443,7 @@ def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, pu
     from recordkit.leases import owner_id
     from recordkit.store.factory import open_store
 
-    settings = Settings.from_env(data_dir=data_dir, public_url=public_url)
+    settings = command_settings(data_dir=data_dir, public_url=public_url)
     store = open_store(settings)
     stop = threading.Event()
     try:
@@ -579,16 +592,14 @@ main.add_command(webhooks_group)
 @main.command()
 @data_dir_option
 @json_option
-@click.option(
-    "--host", envvar="RECORDKIT_HOST", default=DEFAULT_HOST, show_default=True, help="Where serve would listen."
-)
-@click.option("--port", envvar="RECORDKIT_PORT", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--host", default=None, help=f"Where serve would listen [env RECORDKIT_HOST; default: {DEFAULT_HOST}].")
+@click.option("--port", default=None, type=int, help=f"Its port [env RECORDKIT_PORT; default: {DEFAULT_PORT}].")
 @handle_errors
-def doctor(data_dir: Path, as_json: bool, host: str, port: int) -> None:
+def doctor(data_dir: Path, as_json: bool, host: str | None, port: int | None) -> None:
     """Check this machine: ffmpeg, packages, data dir, database, port; say what is missing and how to get it."""
     from recordkit.cli.doctor import report, run_checks
 
-    findings = run_checks(Settings.from_env(data_dir=data_dir, host=host, port=port))
+    findings = run_checks(command_settings(data_dir=data_dir, host=host, port=port))
     report(findings, as_json)
     if not all(f.ok for f in findings):
         sys.exit(1)

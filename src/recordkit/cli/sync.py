@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import shlex
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from recordkit.cli.database import command_settings
 from recordkit.cli.remote import CLOUDFLARE_API, api_base, echo_json, interactive
 from recordkit.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 
@@ -35,13 +35,13 @@ STATUS_CHOICES = ("INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ER
 )
 @click.option(
     "--from-token",
-    envvar="RECORDKIT_SYNC_FROM_TOKEN",
+    envvar=["RECORDKIT_SYNC_FROM_TOKEN", "CLOUDFLARE_API_TOKEN"],
     default=None,
     help="Upstream API token [env RECORDKIT_SYNC_FROM_TOKEN, then CLOUDFLARE_API_TOKEN].",
 )
 @click.option(
     "--from-account",
-    envvar="RECORDKIT_SYNC_FROM_ACCOUNT",
+    envvar=["RECORDKIT_SYNC_FROM_ACCOUNT", "CLOUDFLARE_ACCOUNT_ID"],
     default=None,
     help="Upstream account id [env RECORDKIT_SYNC_FROM_ACCOUNT, then CLOUDFLARE_ACCOUNT_ID].",
 )
@@ -67,7 +67,7 @@ STATUS_CHOICES = ("INVOKED", "RECORDING", "PAUSED", "UPLOADING", "UPLOADED", "ER
     multiple=True,
     help="Only recordings in these statuses (repeat, or comma separated). Default: all.",
 )
-@click.option("--public-url", envvar="RECORDKIT_PUBLIC_URL", default=None, help="Base URL the archive's links carry.")
+@click.option("--public-url", default=None, help="Base URL the archive's links carry [env RECORDKIT_PUBLIC_URL].")
 @click.option(
     "--watch",
     type=click.FloatRange(min=0, min_open=True),
@@ -108,8 +108,7 @@ def sync_command(
 
     from recordkit.client import Client, RecordKitClientError
 
-    token = from_token or os.environ.get("CLOUDFLARE_API_TOKEN")
-    account = from_account or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+    token, account = from_token, from_account
     missing = [
         name
         for name, value in (("--from-token", token), ("--from-account", account), ("--from-app", from_app))
@@ -123,7 +122,7 @@ def sync_command(
     if max_runs is not None and watch is None:
         raise click.UsageError("--max-runs needs --watch")
     try:
-        settings = Settings.from_env(data_dir=data_dir, public_url=public_url)
+        settings = command_settings(data_dir=data_dir, public_url=public_url)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     client = Client(

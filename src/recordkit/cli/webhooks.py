@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 import click
 
+from recordkit.cli.database import command_settings
 from recordkit.domain.timefmt import format_opt, now_ms
 from recordkit.domain.webhooks import DELIVERY_STATUSES, DeliveryRecord
 from recordkit.errors import RecordKitError
-from recordkit.settings import DEFAULT_DATA_DIR, Settings, SettingsError
+from recordkit.settings import DEFAULT_DATA_DIR, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +54,7 @@ def _errors(func: F) -> F:
 def _store(data_dir: Path) -> Any:
     from recordkit.store.factory import open_store
 
-    store = open_store(Settings.from_env(data_dir=data_dir))
+    store = open_store(command_settings(data_dir=data_dir))
     if not hasattr(store, "list_deliveries"):
         store.close()
         raise click.ClickException("webhooks are kept by the SQLite store only (RECORDKIT_DATABASE_URL is set)")

@@ -1,6 +1,7 @@
 """``open_destination``: a checked storage_config (with its secrets) to a ``Destination``.
 
-Endpoints are the operator's, never the user's: ``Endpoints.from_env`` reads
+Endpoints are the operator's, never the user's: the server's ``Settings`` reads them (one
+declaration each in ``recordkit.settings``)
 
     RECORDKIT_AWS_ENDPOINT_URL           default: AWS itself
     RECORDKIT_DIGITALOCEAN_ENDPOINT_URL  default: https://{region}.digitaloceanspaces.com
@@ -9,6 +10,8 @@ Endpoints are the operator's, never the user's: ``Endpoints.from_env`` reads
     RECORDKIT_SFTP_KNOWN_HOSTS           a known_hosts file; unset: any host key is accepted
     RECORDKIT_ALLOW_PRIVATE_NETWORK      "true": allow SFTP hosts on private/loopback addresses
                                          (the address policy, recordkit.security.netpolicy; default off)
+
+and ``Settings.endpoints()`` makes them an ``Endpoints``.
 
 ``{region}`` and ``{account}`` in an endpoint URL are replaced by the storage_config's region and
 Azure account name. An overridden S3 endpoint is addressed path-style (``{endpoint}/{bucket}/key``).
@@ -24,14 +27,6 @@ from urllib.parse import urlsplit
 from recordkit.destinations.base import Destination, DestinationError
 from recordkit.destinations.config import parse_storage_config
 
-ENV_VARS = {
-    "aws": "RECORDKIT_AWS_ENDPOINT_URL",
-    "digitalocean": "RECORDKIT_DIGITALOCEAN_ENDPOINT_URL",
-    "azure": "RECORDKIT_AZURE_ENDPOINT_URL",
-    "gcs": "RECORDKIT_GCS_ENDPOINT_URL",
-    "sftp_known_hosts": "RECORDKIT_SFTP_KNOWN_HOSTS",
-    "sftp_allow_private": "RECORDKIT_ALLOW_PRIVATE_NETWORK",
-}
 # The package each type's client comes from (all in the default install; see docs/decisions.md).
 PACKAGES = {
     "aws": "boto3",
@@ -63,22 +58,7 @@ class Endpoints:
             if url is not None:
                 parts = urlsplit(url.replace("{region}", "r").replace("{account}", "a"))
                 if parts.scheme not in ("http", "https") or not parts.netloc:
-                    raise ValueError(f"{ENV_VARS[name]}: must be an http(s) URL")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Endpoints:
-        def get(key: str) -> str | None:
-            return environ.get(ENV_VARS[key]) or None
-
-        allow = (get("sftp_allow_private") or "0").strip().lower() in ("1", "true", "yes", "on")
-        return cls(
-            aws=get("aws"),
-            digitalocean=get("digitalocean"),
-            azure=get("azure"),
-            gcs=get("gcs"),
-            sftp_known_hosts=get("sftp_known_hosts"),
-            sftp_allow_private=allow,
-        )
+                    raise ValueError(f"the {name} endpoint: must be an http(s) URL")
 
 
 def open_destination(

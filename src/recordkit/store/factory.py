@@ -33,7 +33,8 @@ def check_database_url(url: str | None) -> None:
         import psycopg_pool  # noqa: F401
     except ImportError:
         raise SettingsError(
-            "RECORDKIT_DATABASE_URL: PostgreSQL needs psycopg and psycopg-pool, which are not installed: pip install 'psycopg[binary]' psycopg-pool"
+            "RECORDKIT_DATABASE_URL: PostgreSQL needs psycopg and psycopg-pool, which are not installed: "
+            "pip install 'psycopg[binary]' psycopg-pool"
         ) from None
 
 
@@ -43,5 +44,7 @@ def open_store(settings: Settings) -> SqliteRecordingStore | PostgresRecordingSt
         check_database_url(settings.database_url)
         from recordkit.store.postgres import PostgresRecordingStore
 
-        return PostgresRecordingStore(settings.database_url, open_cipher(settings))
+        return PostgresRecordingStore(
+            settings.database_url, open_cipher(settings), pool_size=settings.database_pool_size
+        )
     return SqliteRecordingStore(settings.database_path, open_cipher(settings))

@@ -21,12 +21,12 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from recordkit.errors import Unavailable
+from recordkit.settings import DEFAULT_DATABASE_POOL_SIZE  # Settings.database_pool_size passes the setting
 from recordkit.store.migrations.runner_postgres import migrate_postgres
 
 log = logging.getLogger("recordkit.store.postgres")
 
 T = TypeVar("T")
-MAX_SIZE = int(os.environ.get("RECORDKIT_DATABASE_POOL_SIZE", "10") or 10)
 POOL_TIMEOUT = 15.0  # seconds a caller waits for a free connection (SQLite's busy timeout, likewise)
 RETRIES = 5
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -58,7 +58,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 class PgPool:
     """The store's connections; ``get`` for a read, ``write`` for a transaction."""
 
-    def __init__(self, url: str, *, migrate: bool = True, max_size: int = MAX_SIZE) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, max_size: int = DEFAULT_DATABASE_POOL_SIZE) -> None:
         self.url = url
         self.pid = os.getpid()
         self.max_size = max_size

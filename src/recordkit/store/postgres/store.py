@@ -33,6 +33,7 @@ from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms
 from recordkit.errors import InvalidRequest, NotFound
 from recordkit.security.cipher import SecretCipher
 from recordkit.security.tokens import hash_token, new_token
+from recordkit.settings import DEFAULT_DATABASE_POOL_SIZE
 from recordkit.store.postgres.connection import PgPool
 from recordkit.store.postgres.meetings import PgMeetings, pg_meeting
 from recordkit.store.postgres.recordings import PgRecordings
@@ -86,8 +87,10 @@ def index_text(folded: str) -> str:
 class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
     """The metadata store for several processes: one PostgreSQL database (``--database-url``)."""
 
-    def __init__(self, url: str, cipher: SecretCipher, *, migrate: bool = True) -> None:
-        self.pool = PgPool(url, migrate=migrate)
+    def __init__(
+        self, url: str, cipher: SecretCipher, *, migrate: bool = True, pool_size: int = DEFAULT_DATABASE_POOL_SIZE
+    ) -> None:
+        self.pool = PgPool(url, migrate=migrate, max_size=pool_size)
         self.cipher = cipher
         self._rows = _row_codec(cipher)
         self._app_seqs: dict[str, int] = {}

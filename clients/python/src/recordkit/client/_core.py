@@ -47,6 +47,11 @@ Query = list[tuple[str, str]]
 
 
 def resolve_token(api_token: str | None) -> str:
+    """``api_token``, else the first of TOKEN_VARIABLES that is set.
+
+    The client's one read of the environment, and one of the two allowed outside
+    recordkit.settings (tests/unit/test_environment_reads.py): this package is to ship as a light
+    distribution of its own, which cannot import the server's Settings (nor its dependencies)."""
     if api_token:
         return api_token
     for name in TOKEN_VARIABLES:
