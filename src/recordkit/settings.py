@@ -426,3 +426,8 @@ def _message(declared: _Declared, value: object) -> str:
     if len(shown) > _SHOWN_CHARS:
         shown = shown[:_SHOWN_CHARS] + "..."
     return f"{message} (got {shown!r})"
+
+
+def data_dir_from_env() -> str:
+    """``RECORDKIT_DATA_DIR`` as given (else ``./recordkit-data``), unchecked: for a hint a command prints."""
+    return os.environ.get("RECORDKIT_DATA_DIR") or DEFAULT_DATA_DIR

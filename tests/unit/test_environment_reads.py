@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "recordkit"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "recordkit"
+CLIENT = ROOT / "clients" / "python" / "src" / "recordkit"  # the client's own distribution
 ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 ALLOWED = {"settings.py": None, "client/_core.py": 1}  # None: any number; else exactly that many
 
@@ -49,10 +51,11 @@ os.environ.get("A"); system.getenv("B"); os.environ.update({}); os.putenv("C", "
 
 def test_only_settings_and_the_client_read_the_environment() -> None:
     found: dict[str, list[int]] = {}
-    for path in sorted(SRC.rglob("*.py")):
-        lines = environment_uses(ast.parse(path.read_text(), filename=str(path)))
-        if lines:
-            found[path.relative_to(SRC).as_posix()] = lines
+    for root in (SRC, CLIENT):
+        for path in sorted(root.rglob("*.py")):
+            lines = environment_uses(ast.parse(path.read_text(), filename=str(path)))
+            if lines:
+                found[path.relative_to(root).as_posix()] = lines
     stray = {name: lines for name, lines in found.items() if name not in ALLOWED}
     assert not stray, f"read the environment outside recordkit.settings: {stray}"
     assert found.get("settings.py"), "recordkit.settings reads the environment: the scan must see it"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -64,9 +63,9 @@ def no_answer(server: str, exc: RecordKitConnectionError) -> str:
     host = (parts.hostname or "").lower()
     if host != "localhost" and host != "::1" and not host.startswith("127."):
         return f"{message}; is it running, and is --url (env RECORDKIT_URL) right?"
-    from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_PORT
+    from recordkit.settings import DEFAULT_PORT, data_dir_from_env
 
-    serve = ["recordkit", "serve", "--data-dir", os.environ.get("RECORDKIT_DATA_DIR") or str(DEFAULT_DATA_DIR)]
+    serve = ["recordkit", "serve", "--data-dir", data_dir_from_env()]
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
