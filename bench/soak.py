@@ -254,7 +254,7 @@ def server_memory(pid: int) -> dict[str, float]:
             name = Path(f"/proc/{p}/comm").read_text().strip()
         except OSError:
             continue
-        if name in ENCODERS:
+        if name.startswith(ENCODERS):  # imageio-ffmpeg's binary is ffmpeg-linux-... (comm: 15 characters)
             out["encoders"] += 1
             continue
         out["rss_mib"] += rss_kb(p) / 1024
@@ -429,8 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
     args.minutes = args.minutes if args.minutes is not None else (1.0 if args.quick else 10.0)
-    if shutil.which("ffmpeg") is None:
-        print("ffmpeg is not installed: recordings cannot be made", file=sys.stderr)
+    from recordkit.recorder.binaries import find_ffmpeg
+
+    if not find_ffmpeg().found:
+        print(f"recordings cannot be made: {find_ffmpeg().missing()}", file=sys.stderr)
         return 2
 
     out = out_dir()

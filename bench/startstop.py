@@ -129,7 +129,7 @@ async def count_encoders(pid: int, until: float, stats: RunStats) -> None:
         running = 0
         for p in children(pid):
             with contextlib.suppress(OSError):
-                if Path(f"/proc/{p}/comm").read_text().strip() == "ffmpeg":
+                if Path(f"/proc/{p}/comm").read_text().startswith("ffmpeg"):  # or imageio-ffmpeg's ffmpeg-linux-...
                     running += 1
         stats.peak_encoders = max(stats.peak_encoders, running)
         await asyncio.sleep(0.5)
@@ -381,8 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     args.seconds = args.seconds or (5.0 if args.quick else 10.0)
     args.holds = [float(x) for x in args.holds.split(",") if x.strip()]
     args.rounds = args.rounds or (1 if args.quick else 2)
-    if shutil.which("ffmpeg") is None:
-        print("ffmpeg is not installed: recordings cannot be made", file=sys.stderr)
+    from recordkit.recorder.binaries import find_ffmpeg
+
+    if not find_ffmpeg().found:
+        print(f"recordings cannot be made: {find_ffmpeg().missing()}", file=sys.stderr)
         return 2
     if args.variants:
         slugs = [s.strip() for s in args.variants.split(",") if s.strip()]
