@@ -87,10 +87,14 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
         finally:
             await dispatcher.aclose()
             if task is not None:
-                supervisor.stop()
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                supervisor.stop()  # ends the segments; the loop returns after its current tick
+                supervisor.poke()
+                # Asked first, cancelled only if it does not return: cancellation alone could be
+                # swallowed on Python 3.11.2 (see WebhookDispatcher.stop_and_wait).
+                done, _ = await asyncio.wait({task}, timeout=15)
+                if not done:
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=5)
 
     app = Starlette(
         lifespan=lifespan,
