@@ -21,9 +21,8 @@ from pathlib import Path
 
 import click
 
+from recordkit.ops.health import MIN_FREE_BYTES  # the same floor as /readyz
 from recordkit.settings import Settings
-
-MIN_FREE_BYTES = 256 * 1024 * 1024  # as /readyz (recordkit.ops.health)
 
 # (what needs it, import name, distribution to pip install)
 PACKAGES = (
