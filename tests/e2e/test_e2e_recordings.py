@@ -193,7 +193,7 @@ TRACK_SHAPES: dict[str, dict[str, Any]] = {
 TRACK_PREFIX = {"current": "aud_alice_", "older": "default_all_", "odd-user-ids": "default_jos-_"}
 TRACK_FILES = {"current": 2, "older": 1, "odd-user-ids": 4}
 
-PAUSE_SECONDS = 2.0
+PAUSE_SECONDS = 4.0
 
 
 @dataclass
@@ -377,10 +377,12 @@ def test_flow_file_is_what_was_asked(flows: dict[str, Flow | BaseException], nam
     assert audio[0]["channels"] == case.channels
     duration = float(info["format"]["duration"])
     assert abs(duration - final.recording_duration) <= 1.0, (duration, final.recording_duration)
-    # Paused time is not in the file: it is shorter than started..stopped minus the pause (2 s),
-    # give or take how quickly the encoder followed the calls.
+    # Paused time is not in the file: it is shorter than started..stopped minus the pause (4 s),
+    # give or take how quickly the encoder followed the pause and the stop: on a loaded 2-core
+    # machine (the suite's own servers and encoders) up to about 0.7 s each. The 2 s of slack stay
+    # well under the pause, so a file that kept the pause (about the whole span) still fails.
     span = ms(final.stopped_time) - ms(final.started_time)
-    assert duration <= span - flow.pause_gap + 1.0, (duration, span, flow.pause_gap)
+    assert duration <= span - flow.pause_gap + 2.0, (duration, span, flow.pause_gap)
     # ~3 s were live; ffmpeg needs up to a second to start each segment on a loaded 2-core machine
     assert duration >= 0.5
     assert decodes_cleanly(flow.video) == ""
