@@ -38,11 +38,11 @@ class Running:
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, log: Path) -> Iterator[Running]:
+def serve(data_dir: Path, log: Path, *extra: str) -> Iterator[Running]:
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*cli_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [*cli_command(), "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=clean_env(),
@@ -123,6 +123,16 @@ def test_serve_on_empty_data_dir_prints_credentials_curl_and_sdk(tmp_path: Path)
         )
         assert again.status_code == 200
         assert [a["id"] for a in again.json()["data"]] == [app_id]
+
+
+def test_the_first_start_s_examples_carry_the_public_url(tmp_path: Path) -> None:
+    # Behind a proxy or in a container the listening address is not what users reach.
+    public = "https://recordings.example.com"
+    with serve(tmp_path / "fresh", tmp_path / "first.log", "--public-url", public) as running:
+        out = running.output()
+    welcome = out.split("[INFO]")[0]
+    assert f'base_url="{public}/client/v4"' in welcome and f'"{public}/client/v4/accounts/' in welcome, out
+    assert f"127.0.0.1:{running.port}" not in welcome, out
 
 
 def test_serve_after_init_prints_no_credentials(tmp_path: Path) -> None:

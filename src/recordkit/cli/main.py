@@ -175,7 +175,7 @@ def _bootstrap(store: Any) -> tuple[str, str, str]:
 
 
 def _print_welcome(settings: Settings, account: str, app: str, token: str) -> None:
-    base = f"http://{settings.host}:{settings.port}/client/v4"
+    base = f"{settings.base_url}/client/v4"  # --public-url if set; 0.0.0.0 shown as 127.0.0.1
     click.echo(
         f"""RecordKit: a new data dir ({settings.data_dir}); created an account, an app and a token.
   account_id: {account}
