@@ -74,8 +74,8 @@ def test_a_port_in_use_fails(tmp_path: Path) -> None:
     assert port_check == {
         "name": "port",
         "ok": False,
-        "detail": f"127.0.0.1:{port} is in use (another recordkit serve?)",
-        "fix": "choose another --port",
+        "detail": f"port {port} on 127.0.0.1 is already in use (another recordkit serve?); choose another with --port",
+        "fix": "choose another --port, or stop what holds it",
     }
 
 

@@ -11,10 +11,7 @@ Exit status 0 when every check passes, 1 otherwise; ``--json`` prints
 
 from __future__ import annotations
 
-import errno
 import importlib.util
-import shutil
-import socket
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -98,23 +95,18 @@ def check_packages() -> list[Finding]:
 
 
 def check_data_dir(data_dir: Path) -> Finding:
+    """/readyz's check, on the data dir or, before the first serve, the folder it will be made in."""
+    from recordkit.ops.health import data_dir_check
+
     folder = data_dir if data_dir.exists() else next((p for p in data_dir.parents if p.exists()), Path("."))
     if not folder.is_dir():
         return Finding("data_dir", False, f"{folder} is not a folder", "choose another --data-dir")
-    probe = folder / ".recordkit-doctor"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-        free = shutil.disk_usage(folder).free
-    except OSError as exc:
-        return Finding(
-            "data_dir", False, f"cannot write to {folder}: {exc.strerror or exc}", "choose another --data-dir"
-        )
+    check = data_dir_check(folder, MIN_FREE_BYTES)
+    if not check.ok:
+        fix = "free disk space" if "nearly full" in check.detail else "choose another --data-dir"
+        return Finding("data_dir", False, check.detail, fix)
     state = "exists" if folder == data_dir else f"not made yet (recordkit serve makes it in {folder})"
-    detail = f"{data_dir} {state}, {free / 1048576:,.0f} MiB free"
-    if free < MIN_FREE_BYTES:
-        return Finding("data_dir", False, detail, f"free disk space: at least {MIN_FREE_BYTES // 1048576} MiB")
-    return Finding("data_dir", True, detail)
+    return Finding("data_dir", True, f"{data_dir} {state}, {check.detail}")
 
 
 def check_database(settings: Settings) -> Finding:
@@ -142,22 +134,15 @@ def check_database(settings: Settings) -> Finding:
     return Finding("database", True, f"{database.detail}, {migrations.detail}")
 
 
-def check_port(host: str, port: int) -> Finding:
+def check_port(settings: Settings) -> Finding:
+    """Bind the port as ``serve`` does (exclusively, recordkit.cli.server.listen), then let it go."""
+    from recordkit.cli.server import listen
+
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        return Finding("port", False, f"{host}: {exc.strerror or exc}", "choose another --host")
-    family, _, _, _, address = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return Finding(
-                    "port", False, f"{host}:{port} is in use (another recordkit serve?)", "choose another --port"
-                )
-            return Finding("port", False, f"{host}:{port}: {exc.strerror or exc}", "choose another --host or --port")
-    return Finding("port", True, f"{host}:{port} is free")
+        listen(settings).close()
+    except click.ClickException as exc:
+        return Finding("port", False, exc.message, "choose another --port, or stop what holds it")
+    return Finding("port", True, f"{settings.host}:{settings.port} is free")
 
 
 def _reason(exc: BaseException) -> str:
@@ -171,7 +156,7 @@ def run_checks(settings: Settings) -> list[Finding]:
         *check_packages(),
         check_data_dir(settings.data_dir),
         check_database(settings),
-        check_port(settings.host, settings.port),
+        check_port(settings),
     ]
 
 

@@ -97,25 +97,9 @@ class Readiness:
         return Check("recorder", self.recorder.available(), self.recorder.status())
 
     def _data_dir(self) -> Check:
-        folder = self.data_dir
-        if folder is None:
+        if self.data_dir is None:
             return Check("data_dir", True, "not checked")
-        probe = folder / f".readyz-{os.getpid()}-{threading.get_ident()}"
-        try:
-            probe.write_bytes(b"")
-            probe.unlink()
-            free = shutil.disk_usage(folder).free
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                probe.unlink()
-            return Check("data_dir", False, f"cannot write to {folder}: {exc.strerror or exc}")
-        if free < self.min_free_bytes:
-            return Check(
-                "data_dir",
-                False,
-                f"{folder} is nearly full: {_mib(free)} free, at least {_mib(self.min_free_bytes)} needed",
-            )
-        return Check("data_dir", True, f"{_mib(free)} free")
+        return data_dir_check(self.data_dir, self.min_free_bytes)
 
     def _store(self) -> tuple[Check, Check]:
         if self.queries is None:
@@ -155,13 +139,33 @@ class Readiness:
 
     @staticmethod
     def _local(bucket: LocalBucket) -> Check:
-        root = bucket.store.root
-        probe = root / f".readyz-{os.getpid()}-{threading.get_ident()}"
-        try:
-            probe.write_bytes(b"")
+        failure = unwritable(bucket.store.root)
+        return Check("bucket", failure is None, failure or "local")
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why ``folder`` does not take a file (one is written and removed), or None when it does."""
+    probe = folder / f".readyz-{os.getpid()}-{threading.get_ident()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
             probe.unlink()
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                probe.unlink()
-            return Check("bucket", False, f"cannot write to {root}: {exc.strerror or exc}")
-        return Check("bucket", True, "local")
+        return f"cannot write to {folder}: {exc.strerror or exc}"
+    return None
+
+
+def data_dir_check(folder: Path, min_free_bytes: int = MIN_FREE_BYTES) -> Check:
+    """The data dir takes a file and has at least ``min_free_bytes`` free (/readyz, recordkit doctor)."""
+    failure = unwritable(folder)
+    if failure is not None:
+        return Check("data_dir", False, failure)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        return Check("data_dir", False, f"cannot read the free space of {folder}: {exc.strerror or exc}")
+    if free < min_free_bytes:
+        needed = _mib(min_free_bytes)
+        return Check("data_dir", False, f"{folder} is nearly full: {_mib(free)} free, at least {needed} needed")
+    return Check("data_dir", True, f"{_mib(free)} free")
