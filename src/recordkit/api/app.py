@@ -25,6 +25,7 @@ from recordkit.domain.service import RecordingsService
 from recordkit.domain.webhooks import WebhooksService
 from recordkit.errors import RecordKitError
 from recordkit.jobs.delivery import RetryPolicy, probe_storage
+from recordkit.jobs.stopping import stop_task
 from recordkit.jobs.supervisor import Supervisor
 from recordkit.jobs.webhooks import WebhookDispatcher, WebhookPolicy
 from recordkit.recorder.ffmpeg import FfmpegRecorder
@@ -76,9 +77,9 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = None
-        if settings.run_jobs and not recorder.available():
-            logging.getLogger("recordkit").warning("recordings cannot be made: %s", recorder.status())
         if settings.run_jobs:
+            if not recorder.available():
+                logging.getLogger("recordkit").warning("recordings cannot be made: %s", recorder.status())
             await asyncio.to_thread(supervisor.remove_orphans)
             task = asyncio.create_task(supervisor.run())
         await dispatcher.start(settings.run_jobs)  # the webhook key is made here on first serve
@@ -89,12 +90,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
             if task is not None:
                 supervisor.stop()  # ends the segments; the loop returns after its current tick
                 supervisor.poke()
-                # Asked first, cancelled only if it does not return: cancellation alone could be
-                # swallowed on Python 3.11.2 (see WebhookDispatcher.stop_and_wait).
-                done, _ = await asyncio.wait({task}, timeout=15)
-                if not done:
-                    task.cancel()
-                    await asyncio.wait({task}, timeout=5)
+                await stop_task(task, grace_seconds=15)  # asked, then cancelled only if need be
 
     app = Starlette(
         lifespan=lifespan,

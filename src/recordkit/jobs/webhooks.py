@@ -34,6 +34,7 @@ import httpx
 
 from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import ClaimedDelivery, render_payload
+from recordkit.jobs.stopping import stop_task
 from recordkit.leases import owner_id
 from recordkit.security.netpolicy import AddressPolicy, Pinned
 from recordkit.security.webhook_keys import WebhookSigner
@@ -192,17 +193,11 @@ class WebhookDispatcher:
         self.poke()
 
     async def stop_and_wait(self, task: asyncio.Task[None]) -> None:
-        """Stop ``task`` (a ``run``) by asking it to return, and cancel it only if it does not within
-        a send's timeout. Asking first matters: on Python 3.11.2 (Debian 12's) ``asyncio.timeout``
-        and ``wait_for`` can swallow a cancellation (gh-102780, fixed in 3.11.3), and a cancelled
-        dispatcher then never returned: a server that could not shut down, a test that hung."""
+        """Stop ``task`` (a ``run``): asked first, cancelled only if it has not returned within a
+        send's timeout (``recordkit.jobs.stopping``). It may be run again afterwards."""
         self.stop_soon()
-        done, _ = await asyncio.wait({task}, timeout=self.policy.timeout_seconds + 5)
-        if not done:
-            task.cancel()
-            await asyncio.wait({task}, timeout=5)
-        if task.done():
-            self._stopping = False  # stopped: it may be run again
+        if await stop_task(task, self.policy.timeout_seconds + 5):
+            self._stopping = False
             if not task.cancelled() and task.exception() is not None:
                 log.error("webhook dispatcher ended with an error", exc_info=task.exception())
 
