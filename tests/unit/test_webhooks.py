@@ -432,6 +432,17 @@ def test_dispatcher_retries_5xx_with_one_rtk_uuid_and_never_retries_4xx(world: W
     assert "not retried" in (no.last_error or "")
 
 
+def _three_attempts(world: World, tmp_path: Path, handler: Any) -> WebhookDispatcher:
+    """A dispatcher with a budget of 3 attempts and short waits, sending through ``handler``."""
+    return WebhookDispatcher(
+        world.store,
+        WebhookSigner(key_path(tmp_path / "keys")),
+        WebhookPolicy(attempts=3, base_seconds=0.02, timeout_seconds=1),
+        transport=httpx.MockTransport(handler),
+        poll_seconds=0.02,
+    )
+
+
 def test_dispatcher_gives_up_after_max_attempts(world: World, tmp_path: Path) -> None:
     world.hook(url="http://receiver.test/down")
     calls: list[str] = []
@@ -440,13 +451,7 @@ def test_dispatcher_gives_up_after_max_attempts(world: World, tmp_path: Path) ->
         calls.append(request.headers["rtk-uuid"])
         raise httpx.ConnectError("connection refused", request=request)
 
-    dispatcher = WebhookDispatcher(
-        world.store,
-        WebhookSigner(key_path(tmp_path / "keys")),
-        WebhookPolicy(attempts=3, base_seconds=0.02, timeout_seconds=1),
-        transport=httpx.MockTransport(handler),
-        poll_seconds=0.02,
-    )
+    dispatcher = _three_attempts(world, tmp_path, handler)
     world.recording()
     _run_until(dispatcher, lambda: world.store.list_deliveries()[0].status != "pending")
     (dead,) = world.store.list_deliveries()
@@ -466,13 +471,7 @@ def test_a_redelivery_is_the_next_attempt_with_a_fresh_budget(world: World, tmp_
             return httpx.Response(200)
         raise httpx.ConnectError("connection refused", request=request)
 
-    dispatcher = WebhookDispatcher(
-        world.store,
-        WebhookSigner(key_path(tmp_path / "keys")),
-        WebhookPolicy(attempts=3, base_seconds=0.02, timeout_seconds=1),
-        transport=httpx.MockTransport(handler),
-        poll_seconds=0.02,
-    )
+    dispatcher = _three_attempts(world, tmp_path, handler)
     world.recording()
     _run_until(dispatcher, lambda: world.store.list_deliveries()[0].status != "pending")
     (dead,) = world.store.list_deliveries()
