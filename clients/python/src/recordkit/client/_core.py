@@ -6,11 +6,9 @@ answer; ``Client`` and ``AsyncClient`` only differ in how they send it.
 
 from __future__ import annotations
 
-import email.utils
 import os
 import random
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -19,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from recordkit.client._headers import retry_after_seconds
 from recordkit.client.errors import RecordKitClientError
 from recordkit.client.models import (
     App,
@@ -66,28 +65,6 @@ def normalise_base_url(base_url: str | None) -> str:
 
 
 # -- retries ---------------------------------------------------------------------------------------
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The server's wait hint: ``retry-after-ms``, else ``retry-after`` in seconds or as an HTTP date."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    millis = lower.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = lower.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 @dataclass(frozen=True)

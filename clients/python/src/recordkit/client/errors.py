@@ -26,6 +26,8 @@ from typing import Any
 
 import msgspec
 
+from recordkit.client._headers import retry_after_seconds
+
 
 class RecordKitClientError(Exception):
     """Anything the RecordKit client raises."""
@@ -115,8 +117,6 @@ class RateLimitError(RecordKitAPIError):
 
     @property
     def retry_after(self) -> float | None:
-        from recordkit.client._core import retry_after_seconds
-
         return retry_after_seconds(self.headers)
 
 
