@@ -180,7 +180,12 @@ def test_each_distribution_builds_with_metadata_pypi_takes(built: dict[str, Buil
     assert set(requirement_names(client_meta)) == {"httpx", "anyio", "msgspec"}
     client_files = files["recordkit-client"]
     assert all(f.startswith("recordkit/client/") for f in client_files), client_files
-    assert {"recordkit/client/__init__.py", "recordkit/client/_sync.py", "recordkit/client/py.typed"} <= client_files
+    assert {
+        "recordkit/client/__init__.py",
+        "recordkit/client/_sync/client.py",
+        "recordkit/client/_async/client.py",
+        "recordkit/client/py.typed",
+    } <= client_files
 
     server_meta, _ = wheel_metadata(built["recordkit-server"].wheel)
     server_requires = requirement_names(server_meta)

@@ -1,24 +1,31 @@
-"""What the sync and async clients share: settings, retry decisions, and every call as data.
+"""What the sync and async clients share: settings, retry decisions, the list filters, and every
+call as data.
 
 A ``Call`` is one API operation ready to send (method, path, query, body) plus how to read its
-answer; ``Client`` and ``AsyncClient`` only differ in how they send it.
+answer; ``Client`` and ``AsyncClient`` only differ in how they send it (``_async/``, and ``_sync/``
+generated from it: docs/client.md, "Maintainers"). Nothing here imports either of them.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
 import msgspec
 
 from recordkit.client._headers import retry_after_seconds
-from recordkit.client.errors import RecordKitClientError
+from recordkit.client.errors import (
+    DownloadError,
+    RecordKitClientError,
+    RecordKitConnectionError,
+    RecordKitTimeoutError,
+)
 from recordkit.client.models import (
     App,
     AppPage,
@@ -43,6 +50,9 @@ USER_AGENT = "recordkit-python-client/0.1.0"
 
 TimeArg = str | datetime
 Query = list[tuple[str, str]]
+Progress = Callable[[int, int | None], None]
+AsyncSleep = Callable[[float], Awaitable[None]]  # AsyncClient's wait between attempts (anyio.sleep) ...
+Sleep = Callable[[float], None]  # ... and Client's (time.sleep)
 
 
 def resolve_token(api_token: str | None) -> str:
@@ -246,36 +256,68 @@ def body(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+# List filters ------------------------------------------------------------------------------------
+#
+# Each list call's filters are declared once, here: the public get_*/iter_* methods take them as
+# keywords (``**filters: Unpack[RecordingFilters]``), and list_query() turns them into the query.
+
+
+class RecordingFilters(TypedDict, total=False):
+    """The filters of ``get_recordings`` and ``iter_recordings``, besides ``page_no`` and ``per_page``.
+
+    ``status`` takes one status or several (``status=A&status=B``); ``start_time`` and ``end_time``
+    a string or a ``datetime`` (sent as UTC ISO-8601 with milliseconds)."""
+
+    meeting_id: str | None
+    sort_by: str | None
+    sort_order: str | None
+    start_time: TimeArg | None
+    end_time: TimeArg | None
+    expired: bool | None
+    search: str | None
+    status: str | Sequence[str] | None
+
+
+class MeetingFilters(TypedDict, total=False):
+    """The filters of ``get_meetings`` and ``iter_meetings``, besides ``page_no`` and ``per_page``."""
+
+    search: str | None
+    status: str | None
+    start_time: TimeArg | None
+    end_time: TimeArg | None
+
+
+class AppFilters(TypedDict, total=False):
+    """The filters of ``get_apps`` and ``iter_apps``, besides ``page_no`` and ``per_page``."""
+
+    search: str | None
+    sort_order: str | None
+
+
+RECORDING_FILTERS: tuple[str, ...] = tuple(RecordingFilters.__annotations__)
+MEETING_FILTERS: tuple[str, ...] = tuple(MeetingFilters.__annotations__)
+APP_FILTERS: tuple[str, ...] = tuple(AppFilters.__annotations__)
+
+
+def list_query(
+    call: str, names: tuple[str, ...], page_no: int | None, per_page: int | None, filters: Mapping[str, object]
+) -> Query:
+    """A list call's query: ``page_no``, ``per_page``, then the filters in their declared order.
+
+    A keyword that is not one of ``names`` is a TypeError, as it was when each was a parameter."""
+    for name in filters:
+        if name not in names:
+            raise TypeError(f"{call}() got an unexpected keyword argument {name!r}")
+    return query(page_no=page_no, per_page=per_page, **{name: filters.get(name) for name in names})
+
+
 # Recordings ----------------------------------------------------------------------------------------
 
 
 def get_recordings(
-    account_id: str,
-    app_id: str,
-    *,
-    meeting_id: str | None = None,
-    page_no: int | None = None,
-    per_page: int | None = None,
-    sort_by: str | None = None,
-    sort_order: str | None = None,
-    start_time: TimeArg | None = None,
-    end_time: TimeArg | None = None,
-    expired: bool | None = None,
-    search: str | None = None,
-    status: str | Sequence[str] | None = None,
+    account_id: str, app_id: str, *, page_no: int | None, per_page: int | None, filters: RecordingFilters
 ) -> Call[RecordingPage]:
-    params = query(
-        meeting_id=meeting_id,
-        page_no=page_no,
-        per_page=per_page,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        start_time=start_time,
-        end_time=end_time,
-        expired=expired,
-        search=search,
-        status=status,
-    )
+    params = list_query("get_recordings", RECORDING_FILTERS, page_no, per_page, filters)
     return Call("GET", f"{kit(account_id, app_id)}/recordings", _read_recording_page, params)
 
 
@@ -312,19 +354,9 @@ def create_meeting(account_id: str, app_id: str, fields: dict[str, Any]) -> Call
 
 
 def get_meetings(
-    account_id: str,
-    app_id: str,
-    *,
-    page_no: int | None = None,
-    per_page: int | None = None,
-    search: str | None = None,
-    status: str | None = None,
-    start_time: TimeArg | None = None,
-    end_time: TimeArg | None = None,
+    account_id: str, app_id: str, *, page_no: int | None, per_page: int | None, filters: MeetingFilters
 ) -> Call[MeetingPage]:
-    params = query(
-        page_no=page_no, per_page=per_page, search=search, status=status, start_time=start_time, end_time=end_time
-    )
+    params = list_query("get_meetings", MEETING_FILTERS, page_no, per_page, filters)
     return Call("GET", f"{kit(account_id, app_id)}/meetings", _read_meeting_page, params)
 
 
@@ -339,15 +371,8 @@ def create_app(account_id: str, name: str) -> Call[App]:
     return Call("POST", f"{kit(account_id)}/apps", _read_created_app, body={"name": name})
 
 
-def get_apps(
-    account_id: str,
-    *,
-    page_no: int | None = None,
-    per_page: int | None = None,
-    search: str | None = None,
-    sort_order: str | None = None,
-) -> Call[AppPage]:
-    params = query(page_no=page_no, per_page=per_page, search=search, sort_order=sort_order)
+def get_apps(account_id: str, *, page_no: int | None, per_page: int | None, filters: AppFilters) -> Call[AppPage]:
+    params = list_query("get_apps", APP_FILTERS, page_no, per_page, filters)
     return Call("GET", f"{kit(account_id)}/apps", _read_app_page, params)
 
 
@@ -430,3 +455,29 @@ def resumed_from(response: httpx.Response, offset: int) -> bool:
     unit, _, rest = value.partition(" ")
     start = rest.split("-", 1)[0]
     return unit == "bytes" and start.isdigit() and int(start) == offset
+
+
+def check_size(got: int, total: int | None, expected: int | float | None, url: str) -> None:
+    if total is not None and got != total:
+        raise DownloadError(f"{redacted(url)}: got {got} bytes, Content-Length said {total}")
+    if expected is not None and got != expected:
+        raise DownloadError(f"{redacted(url)}: got {got} bytes, file_size says {expected:g}")
+
+
+def redacted(url: str) -> str:
+    """A signed URL without its query (the signature is a credential for that file)."""
+    return url.split("?", 1)[0]
+
+
+def transport_error(method: str, url: str, exc: httpx.TransportError, retries: int) -> RecordKitConnectionError:
+    tries = f" (after {retries + 1} attempts)" if retries else ""
+    attempts = retries + 1
+    if isinstance(exc, httpx.TimeoutException):
+        return RecordKitTimeoutError(f"{method} {url}: timed out{tries}", method=method, url=url, attempts=attempts)
+    return RecordKitConnectionError(
+        f"{method} {url}: {type(exc).__name__}: {exc}{tries}",
+        method=method,
+        url=url,
+        attempts=attempts,
+        refused=refused(exc),
+    )
