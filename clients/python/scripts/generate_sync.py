@@ -34,6 +34,7 @@ REPLACEMENTS = {
     "_async": "_sync",
     "AsyncClient": "Client",  # ours, and httpx.AsyncClient -> httpx.Client
     "AsyncBaseClient": "BaseClient",
+    "AsyncDownloads": "Downloads",
     "AsyncRealtimeKit": "RealtimeKit",
     "AsyncRecordings": "Recordings",
     "AsyncMeetings": "Meetings",

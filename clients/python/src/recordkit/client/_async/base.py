@@ -1,10 +1,9 @@
-"""``AsyncBaseClient``: the settings, the authenticated request with its retries, and the download
-(``AsyncClient`` adds the resources: ``client.realtime_kit``)."""
+"""``AsyncBaseClient``: the settings and the authenticated request with its retries (the download
+comes from ``AsyncDownloads``; ``AsyncClient`` adds the resources: ``client.realtime_kit``)."""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -14,15 +13,13 @@ import httpx
 import msgspec
 
 from recordkit.client import _core
-from recordkit.client._async import downloads
+from recordkit.client._async.downloads import AsyncDownloads
 from recordkit.client._core import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     USER_AGENT,
     AsyncSleep,
     Call,
-    Downloaded,
-    Progress,
     RetryPolicy,
 )
 from recordkit.client.errors import api_error
@@ -31,7 +28,7 @@ T = TypeVar("T")
 log = logging.getLogger("recordkit.client")
 
 
-class AsyncBaseClient:
+class AsyncBaseClient(AsyncDownloads):
     """What every call goes through; see ``AsyncClient`` for the settings."""
 
     def __init__(
@@ -133,32 +130,3 @@ class AsyncBaseClient:
     async def send(self, call: Call[T]) -> T:
         response = await self.request(call.method, call.path, params=call.params, json=call.body)
         return call.decode(response.content)
-
-    # -- files -------------------------------------------------------------------------------------
-
-    async def download(
-        self,
-        url: str,
-        destination: str | os.PathLike[str],
-        *,
-        expected_size: int | float | None = None,
-        on_progress: Progress | None = None,
-        chunk_size: int | None = None,
-    ) -> Downloaded:
-        """Download a recording's ``download_url`` (or ``audio_download_url``) to ``destination``.
-
-        The link is signed: no credentials are sent with it. Written to ``destination.part`` and
-        renamed when complete; an interrupted transfer is retried (resumed with ``Range`` where the
-        server supports it) as ``retry`` says. The byte count must equal the response's
-        ``Content-Length`` and ``expected_size`` (the recording's ``file_size``) when given, else
-        ``DownloadError``; an error answer raises its ``RecordKitAPIError`` (``GoneError``: expired)."""
-        return await downloads.download(
-            self._http,
-            self.retry,
-            self._sleep,
-            url,
-            destination,
-            expected_size=expected_size,
-            on_progress=on_progress,
-            chunk_size=chunk_size,
-        )
