@@ -22,9 +22,11 @@ import msgspec
 from recordkit.client._headers import retry_after_seconds
 from recordkit.client.errors import (
     DownloadError,
+    RecordKitAPIError,
     RecordKitClientError,
     RecordKitConnectionError,
     RecordKitTimeoutError,
+    api_error,
 )
 from recordkit.client.models import (
     App,
@@ -467,6 +469,18 @@ def check_size(got: int, total: int | None, expected: int | float | None, url: s
 def redacted(url: str) -> str:
     """A signed URL without its query (the signature is a credential for that file)."""
     return url.split("?", 1)[0]
+
+
+def response_error(response: httpx.Response, method: str, url: str) -> RecordKitAPIError:
+    """The typed error of an error answer (after it was read)."""
+    return api_error(
+        response.status_code,
+        response.content,
+        reason=response.reason_phrase,
+        method=method,
+        url=url,
+        headers=response.headers,
+    )
 
 
 def transport_error(method: str, url: str, exc: httpx.TransportError, retries: int) -> RecordKitConnectionError:

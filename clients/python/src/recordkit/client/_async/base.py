@@ -22,7 +22,6 @@ from recordkit.client._core import (
     Call,
     RetryPolicy,
 )
-from recordkit.client.errors import api_error
 
 T = TypeVar("T")
 log = logging.getLogger("recordkit.client")
@@ -114,14 +113,7 @@ class AsyncBaseClient(AsyncDownloads):
                 return response
             wait = self.retry.after_response(response, retries)
             if wait is None:
-                raise api_error(
-                    response.status_code,
-                    response.content,
-                    reason=response.reason_phrase,
-                    method=method,
-                    url=url,
-                    headers=response.headers,
-                )
+                raise _core.response_error(response, method, url)
             log.info("%s %s: HTTP %d; retry %d in %.2f s", method, path, response.status_code, retries + 1, wait)
             await response.aclose()
             await self._sleep(wait)

@@ -11,7 +11,6 @@ import httpx
 
 from recordkit.client import _core
 from recordkit.client._core import USER_AGENT, AsyncSleep, Downloaded, Progress, RetryPolicy
-from recordkit.client.errors import api_error
 
 
 class AsyncDownloads:
@@ -57,14 +56,7 @@ class AsyncDownloads:
                                 await response.aread()
                                 wait = self.retry.after_response(response, retries)
                                 if wait is None:
-                                    raise api_error(
-                                        response.status_code,
-                                        response.content,
-                                        reason=response.reason_phrase,
-                                        method="GET",
-                                        url=_core.redacted(url),
-                                        headers=response.headers,
-                                    )
+                                    raise _core.response_error(response, "GET", _core.redacted(url))
                                 await self._sleep(wait)
                                 retries += 1
                                 continue

@@ -23,7 +23,6 @@ from recordkit.client._core import (
     Sleep,
 )
 from recordkit.client._sync.downloads import Downloads
-from recordkit.client.errors import api_error
 
 T = TypeVar("T")
 log = logging.getLogger("recordkit.client")
@@ -113,14 +112,7 @@ class BaseClient(Downloads):
                 return response
             wait = self.retry.after_response(response, retries)
             if wait is None:
-                raise api_error(
-                    response.status_code,
-                    response.content,
-                    reason=response.reason_phrase,
-                    method=method,
-                    url=url,
-                    headers=response.headers,
-                )
+                raise _core.response_error(response, method, url)
             log.info("%s %s: HTTP %d; retry %d in %.2f s", method, path, response.status_code, retries + 1, wait)
             response.close()
             self._sleep(wait)

@@ -12,7 +12,6 @@ import httpx
 
 from recordkit.client import _core
 from recordkit.client._core import USER_AGENT, Downloaded, Progress, RetryPolicy, Sleep
-from recordkit.client.errors import api_error
 
 
 class Downloads:
@@ -58,14 +57,7 @@ class Downloads:
                                 response.read()
                                 wait = self.retry.after_response(response, retries)
                                 if wait is None:
-                                    raise api_error(
-                                        response.status_code,
-                                        response.content,
-                                        reason=response.reason_phrase,
-                                        method="GET",
-                                        url=_core.redacted(url),
-                                        headers=response.headers,
-                                    )
+                                    raise _core.response_error(response, "GET", _core.redacted(url))
                                 self._sleep(wait)
                                 retries += 1
                                 continue
