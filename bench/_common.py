@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,12 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
+
+# The benchmarks run as scripts (``python bench/x.py``: Python puts bench/ on the path) and reuse the
+# tests' support code (``tests.support``: free ports, the throwaway PostgreSQL), which lives in the
+# repository, not in an installed package: the one path entry that makes ``tests`` importable.
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 
 def out_dir() -> Path:
@@ -45,12 +50,6 @@ def rk(*args: str, data_dir: Path) -> dict[str, Any]:
 # One token sends thousands of requests a second here: the per-token rate limits (a feature for
 # real clients) would answer most of them 429. The benchmarks measure the server without them.
 SERVER_ENV: dict[str, str] = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -170,16 +169,14 @@ def servers(*items: Server) -> Iterator[None]:
             item.stop()
 
 
-# PostgreSQL for the benchmarks: the tests' throwaway cluster (tests/pg_support.py: fsync off, so
+# PostgreSQL for the benchmarks: the tests' throwaway cluster (tests/support/postgres.py: fsync off, so
 # commits cost no disk flush), with PostgreSQL's default shared_buffers instead of the tests' 32MB.
 PG_SETTINGS: dict[str, str] = {"shared_buffers": "128MB"}
 
 
 def postgres_unavailable() -> str | None:
     """Why no throwaway PostgreSQL can be started here (None: it can)."""
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))
-    import pg_support
+    from tests.support import postgres as pg_support
 
     reason: str | None = pg_support.unavailable_reason()
     return reason
@@ -192,7 +189,7 @@ def pg_cluster(settings: dict[str, str] | None = None) -> Iterator[Any]:
     reason = postgres_unavailable()
     if reason:
         raise SystemExit(reason)
-    import pg_support
+    from tests.support import postgres as pg_support
 
     cluster = pg_support.PgCluster.start(settings=settings if settings is not None else PG_SETTINGS)
     try:

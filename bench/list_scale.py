@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import msgspec
 
 import gen
-from _common import SERVER_ENV, Server, free_port, out_dir, quantile, readonly, rk, table, write_json
+from _common import SERVER_ENV, Server, free_port, iso, out_dir, quantile, readonly, rk, table, write_json
 
 DAY_MS = 86_400_000
 KINDS = ("none", "status", "two statuses", "meeting", "30-day range", "expired=true", "search", "page 1000")
@@ -52,10 +52,6 @@ class AppUnderTest:
     # When each kind's last page was fetched: (before, after) the request, epoch ms. expired=true
     # depends on the time (rows expire as it passes): its page is checked at that moment.
     page_times: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-
-def iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def kind_params(kind: str, app: AppUnderTest, anchor_ms: int) -> dict[str, str]:

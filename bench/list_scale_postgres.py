@@ -3,7 +3,7 @@
     .venv/bin/python bench/list_scale_postgres.py [--quick] [--database-url URL [--reuse]] [--explain]
 
 The same apps, filter kinds, measurement and checks as bench/list_scale.py (its functions, not a
-copy), with the metadata in PostgreSQL: a throwaway cluster (tests/pg_support.py: the server
+copy), with the metadata in PostgreSQL: a throwaway cluster (tests/support/postgres.py: the server
 binaries of Debian's ``postgresql`` package, run as the ``postgres`` user when we are root, on
 127.0.0.1 only, fsync off, shared_buffers 128MB, PostgreSQL's default) unless ``--database-url``
 names an empty database. One database holds both apps, loaded with ``recordkit import

@@ -6,7 +6,7 @@
 Live ``recordkit serve`` processes (granian, 1 worker unless the variant says ``-2w``; background
 jobs on, so every start runs a real ffmpeg recorder; rate limits off, ``_common.SERVER_ENV``), one
 per variant, side by side on their own data dirs: ``sqlite`` (the data dir's SQLite), ``postgres``
-(a throwaway PostgreSQL cluster, tests/pg_support.py, fsync off), ``sqlite-2w`` / ``postgres-2w``
+(a throwaway PostgreSQL cluster, tests/support/postgres.py, fsync off), ``sqlite-2w`` / ``postgres-2w``
 (``--workers 2``). In one run, ``--clients`` concurrent clients (httpx, one keep-alive connection
 each) each own a meeting and loop until the run's ``--seconds`` are up: POST .../recordings
 (start: H264 160x120, AAC mono), wait the run's hold, PUT .../recordings/{id} ``{"action":

@@ -1,6 +1,6 @@
 """Session fixtures shared by every test folder: real storage servers on 127.0.0.1.
 
-The servers are started by ``tests/storage_servers.py``: moto (S3 and IAM), Azurite (Azure
+The servers are started by ``tests/support/storage_servers.py``: moto (S3 and IAM), Azurite (Azure
 Blob), gcp-storage-emulator plus a token endpoint (GCS) and an asyncssh SFTP server. Each fixture
 starts its server once per test process (per xdist worker), on first use, and stops it at the end
 of the session. Azurite comes from npm (the README's test command runs `npm ci --prefix tests/node`);
@@ -10,18 +10,12 @@ fails the tests that need it, with the command that installs it: the suite never
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-# tests/ holds storage_servers.py: importable whatever the import mode.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import storage_servers as servers
+from tests.support import storage_servers as servers
 
 
 @pytest.fixture(scope="session")
@@ -54,13 +48,13 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Sf
     server.stop()
 
 
-# -- PostgreSQL (tests/pg_support.py): one throwaway cluster per test process, a database per test --
+# -- PostgreSQL (tests/support/postgres.py): one throwaway cluster per test process, a database per test --
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Any]:
     """Fails (never skips) where no PostgreSQL server binaries are installed, naming the fix."""
-    import pg_support
+    from tests.support import postgres as pg_support
 
     reason = pg_support.unavailable_reason()
     if reason is not None:

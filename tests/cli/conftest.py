@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-# The helpers sit next to this file; make them importable whatever pytest's import mode.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_support import Api, Seeded, invoke_json
+from tests.support.cli import Api, Seeded, invoke_json
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cli_support import Api, Seeded, clean_env, invoke, invoke_json, run
+
+from tests.support.cli import Api, Seeded, invoke, invoke_json, run
+from tests.support.servers import clean_env
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 

@@ -8,21 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_support import Seeded, clean_env, invoke, invoke_json
-
 from recordkit.store.migrations.runner import sqlite_migrations
+from tests.support.cli import Seeded, invoke, invoke_json
+from tests.support.servers import clean_env, free_port
 
 
 def checks(report: dict[str, object]) -> dict[str, dict[str, object]]:
     found = report["checks"]
     assert isinstance(found, list)
     return {c["name"]: c for c in found}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_fresh_machine_is_ready_and_nothing_is_created(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Api, Seeded, invoke, invoke_json, meeting, recording, uid, write_jsonl
+
+from tests.support.cli import Api, Seeded, invoke, invoke_json, meeting, recording, uid
+from tests.support.data import write_jsonl
 
 STATUSES = ("INVOKED", "RECORDING", "UPLOADING", "UPLOADED", "ERRORED", "PAUSED")
 

@@ -7,7 +7,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,13 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cli_support import clean_env, cli_command, run_to_exit
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.cli import run_to_exit
+from tests.support.servers import clean_env, cli_command, free_port
 
 
 @dataclass

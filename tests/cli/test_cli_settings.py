@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_support import clean_env, run_to_exit
+
+from tests.support.cli import run_to_exit
+from tests.support.servers import clean_env
 
 SERVE_CASES = [
     # a whole number, a number, a switch, URLs, the port, the workers, the database

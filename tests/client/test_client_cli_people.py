@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from client_support import import_rows
-from e2e_support import clean_env, cli_command, generate_main, write_jsonl
-from recording_support import RkServer, Tenant
 
 from recordkit.cli.main import main
 from recordkit.client import Client
+from tests.support.data import write_jsonl
+from tests.support.recording import Tenant
+from tests.support.scripted import import_rows
+from tests.support.servers import RkServer, clean_env, cli_command
+from tests.support.world import generate_main
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,5 @@
 """``recordkit recordings ...`` when the server is not there or misbehaves, and ``download -o``, against
-a real local HTTP server scripted per path (``client_support.ScriptedServer``) or a port nothing listens on."""
+a real local HTTP server scripted per path (``tests.support.scripted.ScriptedServer``) or a port nothing listens on."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from client_support import Answer, ScriptedServer, envelope_error, invoke, json_answer
-from e2e_support import free_port
 
 from recordkit.client import Client, RecordKitConnectionError, RetryPolicy
+from tests.support.cli import invoke
+from tests.support.scripted import Answer, ScriptedServer, envelope_error, json_answer
+from tests.support.servers import free_port
 
 ACCOUNT = "0f3c52b6c6e84b1fb4d1e1b3a9e0d7c2"
 APP = "8968a361-b681-438c-81ae-a40e1e767eaa"
@@ -38,10 +39,11 @@ def recording(server: ScriptedServer, *, name: str = "weekly-sync_rec.mp4") -> d
 
 
 def rk(server_url: str, *args: str) -> tuple[int, str, str]:
-    return invoke(
+    result = invoke(
         "recordings", *args, env={"RECORDKIT_URL": server_url, "RECORDKIT_TOKEN": "tok",
                                   "RECORDKIT_ACCOUNT": ACCOUNT, "RECORDKIT_APP": APP},
     )  # fmt: skip
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -17,10 +17,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from client_support import import_rows
 from cloudflare import Cloudflare
-from e2e_support import generate_main, write_jsonl
-from recording_support import RkServer, Tenant
 
 from recordkit.client import (
     AuthenticationError,
@@ -32,6 +29,11 @@ from recordkit.client import (
     ServerError,
 )
 from recordkit.client.models import to_wire
+from tests.support.data import write_jsonl
+from tests.support.recording import Tenant
+from tests.support.scripted import import_rows
+from tests.support.servers import RkServer
+from tests.support.world import generate_main
 
 pytestmark = pytest.mark.e2e
 

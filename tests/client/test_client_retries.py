@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from client_support import Answer, ScriptedServer, envelope_error, json_answer
 
 from recordkit.client import (
     AsyncClient,
@@ -26,6 +25,7 @@ from recordkit.client import (
     RetryPolicy,
     ServerError,
 )
+from tests.support.scripted import Answer, ScriptedServer, envelope_error, json_answer
 
 ACCOUNT = "0f3c52b6c6e84b1fb4d1e1b3a9e0d7c2"
 APP = "8968a361-b681-438c-81ae-a40e1e767eaa"

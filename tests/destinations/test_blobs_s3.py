@@ -15,11 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from dest_support import random_file, unique
 
 from recordkit.blobs.s3 import S3BlobStore
 from recordkit.errors import InvalidRequest, NotFound, Unavailable
-from storage_servers import S3Server, free_port
+from tests.support.destinations import random_file, unique
+from tests.support.servers import free_port
+from tests.support.storage_servers import S3Server
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dest_support import check_failure, random_file, unique
 
 from recordkit.destinations import DestinationError, Endpoints, open_destination
 from recordkit.errors import InvalidRequest
-from storage_servers import AzuriteServer, free_port
+from tests.support.destinations import check_failure, random_file, unique
+from tests.support.servers import free_port
+from tests.support.storage_servers import AzuriteServer
 
 
 def azure_config(server: AzuriteServer, container: str, **extra: Any) -> dict[str, Any]:

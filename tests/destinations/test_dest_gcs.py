@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dest_support import check_failure, random_file, unique
 
 from recordkit.destinations import DestinationError, Endpoints, open_destination
 from recordkit.errors import InvalidRequest
-from storage_servers import GcsServer, free_port, other_rsa_key
+from tests.support.destinations import check_failure, random_file, unique
+from tests.support.servers import free_port
+from tests.support.storage_servers import GcsServer, other_rsa_key
 
 
 def gcs_config(server: GcsServer, bucket: str, **extra: Any) -> dict[str, Any]:

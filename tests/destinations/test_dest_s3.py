@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dest_support import check_failure, random_file, unique
 
 from recordkit.destinations import DestinationError, Endpoints, open_destination
 from recordkit.errors import InvalidRequest
-from storage_servers import S3Server, free_port
+from tests.support.destinations import check_failure, random_file, unique
+from tests.support.servers import free_port
+from tests.support.storage_servers import S3Server
 
 
 def aws_config(server: S3Server, bucket: str, **extra: Any) -> dict[str, Any]:

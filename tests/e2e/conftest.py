@@ -1,15 +1,13 @@
 """End-to-end fixtures: a real ``recordkit serve`` process, seeded through the real CLI.
 
 One server per test session (SIGTERM, then SIGKILL, at the end). The data it serves is generated
-deterministically in ``e2e_support`` and loaded with ``recordkit import`` while the server runs;
-tests compare the API's answers with ``e2e_support.Reference`` over the same data.
+deterministically in ``tests.support.world`` and loaded with ``recordkit import`` while the server runs;
+tests compare the API's answers with ``tests.support.world.Reference`` over the same data.
 """
 
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,33 +17,12 @@ import httpx
 import pytest
 from cloudflare import Cloudflare
 
-# The helpers sit next to this file; make them importable whatever pytest's import mode.
-if str(Path(__file__).resolve().parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from e2e_support import (
-    BASE,
-    STARTUP_TIMEOUT,
-    STATUSES,
-    Reference,
-    Server,
-    World,
-    clean_env,
-    cli_command,
-    cli_json,
-    database_env,
-    free_port,
-    generate_main,
-    make_meeting,
-    make_recording,
-    run_cli,
-    stop_process,
-    use_database,
-    write_jsonl,
-)
+from tests.support.data import write_jsonl
+from tests.support.servers import Server, cli_json, database_env, run_cli, serve, stop_process, use_database
+from tests.support.world import BASE, STATUSES, Reference, World, generate_main, make_meeting, make_recording
 
 # Every test of the shared world runs on both stores: SQLite in the data dir, and PostgreSQL (a
-# fresh database on the session's throwaway cluster, tests/pg_support.py; skipped where none is
+# fresh database on the session's throwaway cluster, tests/support/postgres.py; skipped where none is
 # installed, failed under CI). Each store's server and world are made once, on first use, and kept
 # while pytest moves between the parameters.
 STORES = ["sqlite", "postgres"]
@@ -78,36 +55,10 @@ def server(
 def _start_server(root: Path, database_url: str | None) -> Server:
     data_dir = root / "data"
     log_path = root / "server.log"
-    port = free_port()
     use_database(data_dir, database_url)
-    with log_path.open("wb") as log:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [*cli_command(), "serve", "--data-dir", str(data_dir), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**clean_env(), **database_env(["--data-dir", str(data_dir)])},
-            start_new_session=True,
-        )
-    srv = Server(data_dir, port, proc, log_path, startup_seconds=-1.0, database_url=database_url)
-    try:
-        deadline = started + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"recordkit serve exited with {proc.returncode}:\n{srv.log()}")
-            try:
-                if httpx.get(f"{srv.origin}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.perf_counter() > deadline:
-                pytest.fail(f"recordkit serve not ready after {STARTUP_TIMEOUT} s:\n{srv.log()}")
-            time.sleep(0.02)
-    except BaseException:
-        stop_process(proc)
-        raise
-    srv.startup_seconds = time.perf_counter() - started
-    return srv
+    started = time.perf_counter()
+    proc, port = serve(data_dir, log_path, database_env(["--data-dir", str(data_dir)]))
+    return Server(data_dir, port, proc, log_path, time.perf_counter() - started, database_url=database_url)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import run_cli
-from recording_support import RkServer, Tenant
-from test_e2e_webhooks import Receiver, deliveries, public_pem, wait_for
+
+from tests.e2e.test_e2e_webhooks import Receiver, deliveries, public_pem, wait_for
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer, run_cli
 
 pytestmark = pytest.mark.e2e
 

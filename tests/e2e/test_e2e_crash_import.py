@@ -30,22 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import (
-    STATUSES,
-    Reference,
-    clean_env,
-    cli_command,
-    database_env,
-    make_meeting,
-    make_recording,
-    parse,
-    run_cli,
-    to_ms,
-    write_jsonl,
-)
-from recording_support import RkServer, Tenant
 
 from recordkit import importer
+from tests.support.data import write_jsonl
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer, clean_env, cli_command, database_env, run_cli
+from tests.support.world import STATUSES, Reference, make_meeting, make_recording, parse, to_ms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -131,7 +121,7 @@ def count(tenant: Tenant) -> int:
 def start_import(tenant: Tenant, path: Path, scratch: Path) -> subprocess.Popen[bytes]:
     env = {**clean_env(), "RECORDKIT_IMPORT_BATCH": str(BATCH), "TMPDIR": str(scratch)}
     args = ["import", str(path), "--data-dir", str(tenant.server.data_dir), "--account", tenant.account]
-    # The database as run_cli finds it (e2e_support.database_env), given here as --database-url.
+    # The database as run_cli finds it (tests.support.servers.database_env), given here as --database-url.
     url = database_env(args).get("RECORDKIT_DATABASE_URL")
     if url:
         args += ["--database-url", url]

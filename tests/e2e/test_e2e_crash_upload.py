@@ -17,9 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from recording_support import Kit, RkServer, Tenant
 
-from storage_servers import SftpServer
+from tests.support.recording import Kit, Tenant
+from tests.support.servers import RkServer
+from tests.support.storage_servers import SftpServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import cli_json, database_env
-from recording_support import Kit, RkServer, Tenant, ffprobe, streams
+
+from tests.support.media import ffprobe, streams
+from tests.support.recording import Kit, Tenant
+from tests.support.servers import RkServer, cli_json, database_env
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,9 @@ import cloudflare
 import httpx
 import pytest
 from cloudflare import Cloudflare
-from e2e_support import World, cli_json, run_cli
+
+from tests.support.servers import cli_json, run_cli
+from tests.support.world import World
 
 pytestmark = pytest.mark.e2e
 

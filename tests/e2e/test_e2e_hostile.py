@@ -20,11 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-from recording_support import RkServer, Tenant
 
 from recordkit.blobs.bucket import open_signer
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer
 
 pytestmark = pytest.mark.e2e
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import cli_json, run_cli
-from recording_support import RkServer, Tenant
 
 from recordkit.api import openapi
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer, cli_json, run_cli
 
 PUBLIC = {"recordkit_download_file", "recordkit_openapi"}  # signed links and the document itself
 CALLERS = ("none", "unknown", "revoked", "other account", "Realtime", "Realtime Admin")

@@ -20,7 +20,8 @@ from cloudflare.types.realtime_kit.recording_get_recordings_response import (
     DataMeeting,
     RecordingGetRecordingsResponse,
 )
-from e2e_support import SECRETS, STATUSES, Expected, World
+
+from tests.support.world import SECRETS, STATUSES, Expected, World
 
 pytestmark = pytest.mark.e2e
 

@@ -23,10 +23,12 @@ from cloudflare import Cloudflare
 from cloudflare.types.realtime_kit.meeting_create_response import MeetingCreateResponse
 from cloudflare.types.realtime_kit.meeting_get_meeting_by_id_response import MeetingGetMeetingByIDResponse
 from cloudflare.types.realtime_kit.meeting_get_response import MeetingGetResponse
-from e2e_support import BASE, SECRET_KEYS, World, iso, make_meeting, make_recording, run_cli, write_jsonl
 
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
+from tests.support.data import iso, write_jsonl
+from tests.support.servers import run_cli
+from tests.support.world import BASE, SECRET_KEYS, World, make_meeting, make_recording
 
 pytestmark = pytest.mark.e2e
 

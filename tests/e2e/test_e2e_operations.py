@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from recording_support import RkServer, Tenant
+
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +52,7 @@ def json_lines(server: RkServer) -> list[dict[str, Any]]:
     lines = []
     for raw in server.log().splitlines():
         if not raw.strip() or raw.startswith("--- start on port"):
-            continue  # the marker recording_support writes between starts
+            continue  # the marker RkServer writes between starts
         value = json.loads(raw)  # every line the server wrote is one JSON object
         assert isinstance(value, dict), raw
         lines.append(value)

@@ -7,6 +7,6 @@ A file of its own rather than a parameter, as test_e2e_recordings_postgres.py: p
 
 from __future__ import annotations
 
-from test_e2e_operations import *  # noqa: F403  (the tests and their module fixtures)
+from tests.e2e.test_e2e_operations import *  # noqa: F403  (the tests and their module fixtures)
 
 STORE = "postgres"  # read by the databases fixture (tests/e2e/conftest.py)

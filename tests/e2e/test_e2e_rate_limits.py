@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 import cloudflare
 import httpx
 import pytest
-from recording_support import RkServer, Tenant
+
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer
 
 RECORDINGS_RATE = 4  # per 60 s
 OTHER_RATE = 3  # per 60 s

@@ -1,7 +1,7 @@
 """Recordings that are really made (SPEC §4, §6), driven through the official SDK against live servers.
 
 Each server here is a ``recordkit serve`` subprocess with its own data dir and port (see
-``recording_support``): the main one, one with short-lived download links, one whose recorder
+``tests.support.servers.RkServer``): the main one, one with short-lived download links, one whose recorder
 cannot start (``RECORDKIT_FFMPEG=/nonexistent``) and one that is killed with ``kill -9`` and
 restarted. The slow work (real-time encoding) runs in parallel: the lifecycle flows of every
 codec and the track recordings (both body shapes) run at once in one module fixture, and the
@@ -28,17 +28,12 @@ from typing import Any
 import cloudflare
 import httpx
 import pytest
-from e2e_support import STATUSES, make_meeting, make_recording, run_cli, write_jsonl
-from recording_support import (
-    Kit,
-    RkServer,
-    Tenant,
-    decodes_cleanly,
-    download,
-    encoders_writing_under,
-    ffprobe,
-    streams,
-)
+
+from tests.support.data import write_jsonl
+from tests.support.media import decodes_cleanly, ffprobe, streams
+from tests.support.recording import Kit, Tenant, download, encoders_writing_under
+from tests.support.servers import RkServer, run_cli
+from tests.support.world import STATUSES, make_meeting, make_recording
 
 pytestmark = pytest.mark.e2e
 

@@ -7,6 +7,6 @@ where PostgreSQL is not installed (failed under CI), as every PostgreSQL test (t
 
 from __future__ import annotations
 
-from test_e2e_recordings import *  # noqa: F403  (the tests and their module fixtures)
+from tests.e2e.test_e2e_recordings import *  # noqa: F403  (the tests and their module fixtures)
 
 STORE = "postgres"  # read by the databases fixture (tests/e2e/conftest.py)

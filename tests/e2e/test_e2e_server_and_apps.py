@@ -10,7 +10,8 @@ import pytest
 from cloudflare import Cloudflare
 from cloudflare.types.realtime_kit.app_get_response import AppGetResponse
 from cloudflare.types.realtime_kit.app_post_response import AppPostResponse
-from e2e_support import SECRETS, World
+
+from tests.support.world import SECRETS, World
 
 pytestmark = pytest.mark.e2e
 

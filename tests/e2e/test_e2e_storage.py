@@ -39,10 +39,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from e2e_support import clean_env, cli_command, free_port
-from recording_support import Kit, RkServer, Tenant, ffprobe, streams
 
-from storage_servers import AzuriteServer, GcsServer, S3Server, SftpServer
+from tests.support.media import ffprobe, streams
+from tests.support.recording import Kit, Tenant
+from tests.support.servers import RkServer, clean_env, cli_command, free_port
+from tests.support.storage_servers import AzuriteServer, GcsServer, S3Server, SftpServer
 
 pytestmark = pytest.mark.e2e
 

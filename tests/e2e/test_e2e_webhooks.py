@@ -26,8 +26,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from e2e_support import free_port, run_cli
-from recording_support import Kit, RkServer, Tenant
+
+from tests.support.recording import Kit, Tenant
+from tests.support.servers import RkServer, free_port, run_cli
 
 pytestmark = pytest.mark.e2e
 

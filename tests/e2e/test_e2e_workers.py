@@ -25,8 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from recording_support import Kit, RkServer, Tenant
-from test_e2e_webhooks import FAST, Receiver, deliveries, public_pem, wait_for, webhook
+
+from tests.e2e.test_e2e_webhooks import FAST, Receiver, deliveries, public_pem, wait_for, webhook
+from tests.support.recording import Kit, Tenant
+from tests.support.servers import RkServer
 
 pytestmark = pytest.mark.e2e
 

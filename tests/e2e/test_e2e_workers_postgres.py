@@ -42,12 +42,13 @@ import httpx
 import psycopg
 import pytest
 from cryptography.fernet import Fernet
-from recording_support import Kit, RkServer, Tenant, encoders_writing_under
-from test_e2e_storage import Forwarder
-from test_e2e_webhooks import FAST, Receiver, deliveries, public_pem, wait_for, webhook
-from test_e2e_workers import JSON_LOGS, SMALL, assert_once_each, encoder_starts, log_lines
 
-from storage_servers import S3Server, free_port
+from tests.e2e.test_e2e_storage import Forwarder
+from tests.e2e.test_e2e_webhooks import FAST, Receiver, deliveries, public_pem, wait_for, webhook
+from tests.e2e.test_e2e_workers import JSON_LOGS, SMALL, assert_once_each, encoder_starts, log_lines
+from tests.support.recording import Kit, Tenant, encoders_writing_under
+from tests.support.servers import RkServer, free_port
+from tests.support.storage_servers import S3Server
 
 pytestmark = pytest.mark.e2e
 

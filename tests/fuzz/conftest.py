@@ -1,17 +1,10 @@
-"""Fuzzing: schemathesis against live ``recordkit serve`` processes (tests/fuzz/fuzz_support.py)."""
+"""Fuzzing: schemathesis against live ``recordkit serve`` processes (tests/support/fuzz.py)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-for folder in (HERE, HERE.parent / "e2e"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

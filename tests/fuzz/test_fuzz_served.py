@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from fuzz_support import Target, config, finish, start_target
 
 from recordkit.api import openapi
+from tests.support.fuzz import Target, config, finish, start_target
 
 pytestmark = pytest.mark.e2e
 

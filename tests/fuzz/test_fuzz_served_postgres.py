@@ -8,6 +8,6 @@ not installed (failed under CI), as every PostgreSQL test (tests/conftest.py).
 
 from __future__ import annotations
 
-from test_fuzz_served import *  # noqa: F403  (the tests and their module fixture)
+from tests.fuzz.test_fuzz_served import *  # noqa: F403  (the tests and their module fixture)
 
 STORE = "postgres"  # read by the databases fixture (tests/fuzz/conftest.py)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fuzz_support import Target, config, finish, spec_status_code, start_target
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from recordkit.api import openapi
+from tests.support.fuzz import Target, config, finish, spec_status_code, start_target
 
 pytestmark = pytest.mark.e2e
 

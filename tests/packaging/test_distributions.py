@@ -30,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client_support import import_rows
-from e2e_support import generate_main, write_jsonl
-from recording_support import RkServer, Tenant
+
+from tests.support.data import write_jsonl
+from tests.support.recording import Tenant
+from tests.support.scripted import import_rows
+from tests.support.servers import RkServer
+from tests.support.world import generate_main
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -27,8 +27,10 @@ from recordkit.domain.importing import decode_recording, to_domain
 from recordkit.importer import import_file
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
+from tests.support import listing
+from tests.support.data import EPOCH, iso
+from tests.support.listing import Listed, ListQuery
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOUR = 3_600_000
 DAY = 86_400_000
 YEAR = 365 * DAY
@@ -77,15 +79,6 @@ def clamp(ms: int) -> int:
 
 def wall_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
-
-
-def iso(ms: int) -> str:
-    """``2019-12-27T18:11:19.117Z``, written independently of recordkit.domain.timefmt."""
-    dt = EPOCH + timedelta(milliseconds=ms)
-    return (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
-        f".{dt.microsecond // 1000:03d}Z"
-    )
 
 
 def iso_opt(ms: int | None) -> str | None:
@@ -223,54 +216,20 @@ def expected_item(rec: RecSpec, m: MeetingSpec) -> dict[str, Any]:
 # -- the reference -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RefQuery:
-    """A list request as the reference reads it; times in microseconds, exactly as sent."""
-
-    meeting_id: str | None = None
-    start_us: int | None = None
-    end_us: int | None = None
-    statuses: frozenset[str] = frozenset()
-    expired: bool | None = None
-    search: str | None = None
-    ascending: bool = False
-    page_no: int = 1
-    per_page: int = 20
+def listed(model: Model) -> list[Listed]:
+    """The model's recordings as the list reference (tests/support/listing.py) reads them."""
+    return [
+        Listed(r.id, r.invoked_ms, r.expiry_ms, r.meeting_id, r.status, model.meetings[r.meeting_id].title)
+        for r in model.recordings.values()
+    ]
 
 
-def matches(model: Model, rec: RecSpec, q: RefQuery, now: int) -> bool:
-    if q.meeting_id is not None and rec.meeting_id != q.meeting_id.lower():
-        return False
-    if q.start_us is not None and rec.invoked_ms * 1000 < q.start_us:
-        return False
-    if q.end_us is not None and rec.invoked_ms * 1000 > q.end_us:
-        return False
-    if q.statuses and rec.status not in q.statuses:
-        return False
-    is_expired = rec.expiry_ms is not None and rec.expiry_ms <= now
-    if q.expired is not None and is_expired != q.expired:
-        return False
-    if q.search is not None:
-        wanted = q.search.lower()
-        title = model.meetings[rec.meeting_id].title or ""
-        if not (wanted == rec.meeting_id or wanted == rec.id or q.search.casefold() in title.casefold()):
-            return False
-    return True
+def reference_all(model: Model, q: ListQuery, now: int) -> list[str]:
+    return listing.ordered(listed(model), q, now)
 
 
-def reference_all(model: Model, q: RefQuery, now: int) -> list[str]:
-    """Every matching id in list order: invoked_time, ties by id, both in the asked direction."""
-    hits = [r for r in model.recordings.values() if matches(model, r, q, now)]
-    hits.sort(key=lambda r: (r.invoked_ms, r.id), reverse=not q.ascending)
-    return [r.id for r in hits]
-
-
-def reference_page(model: Model, q: RefQuery, now: int) -> tuple[list[str], dict[str, int]]:
-    everything = reference_all(model, q, now)
-    skip = (q.page_no - 1) * q.per_page
-    page = everything[skip : skip + q.per_page]
-    start, end = (skip + 1, skip + len(page)) if page else (0, 0)
-    return page, {"total_count": len(everything), "start_offset": start, "end_offset": end}
+def reference_page(model: Model, q: ListQuery, now: int) -> tuple[list[str], dict[str, int]]:
+    return listing.page(listed(model), q, now)
 
 
 # -- the system under test -----------------------------------------------------------------------
@@ -288,7 +247,7 @@ class Api:
             database_url=os.environ.get("RECORDKIT_DATABASE_URL"),  # PostgreSQL: see conftest.store_backend
         )
         if self.settings.database_url:  # one database per test: emptied for each example
-            import pg_support
+            from tests.support import postgres as pg_support
 
             pg_support.reset_database(self.settings.database_url)
         self.store = open_store(self.settings)
@@ -345,7 +304,7 @@ def bucket_spans(times: Iterable[int]) -> list[tuple[int, int]]:
     return [(h * HOUR, h * HOUR + HOUR - 1) for h in hours] + [(d * DAY, d * DAY + DAY - 1) for d in days]
 
 
-def check_response(model: Model, q: RefQuery, response: httpx.Response, now: int) -> list[str]:
+def check_response(model: Model, q: ListQuery, response: httpx.Response, now: int) -> list[str]:
     """The response equals the reference: ids in order, paging, and every item field by field."""
     assert response.status_code == 200, response.text
     body = response.json()

@@ -20,8 +20,8 @@ from ._harness import (
     T2020,
     T2030,
     TIME_STYLES,
+    ListQuery,
     Model,
-    RefQuery,
     bucket_spans,
     check_response,
     iso,
@@ -120,10 +120,10 @@ def draw_search(data: st.DataObject, model: Model, noise_ids: Sequence[str]) -> 
 
 def draw_request(
     data: st.DataObject, model: Model, noise_ids: Sequence[str], *, paging: bool = True, search: bool = True
-) -> tuple[Params, RefQuery | str]:
+) -> tuple[Params, ListQuery | str]:
     """Query parameters and how the reference reads them (or the parameter a 400 must name)."""
     params: Params = []
-    q = RefQuery()
+    q = ListQuery()
     anchors = sorted({r.invoked_ms for r in model.recordings.values()})
     error: str | None = None
 
@@ -132,7 +132,7 @@ def draw_request(
         meeting_id = data.draw(st.sampled_from(choices))
         meeting_id = data.draw(st.sampled_from([meeting_id, meeting_id.upper()]))
         params.append(("meeting_id", meeting_id))
-        q = RefQuery(meeting_id=meeting_id)
+        q = ListQuery(meeting_id=meeting_id)
 
     start_us = end_us = None
     if data.draw(st.booleans(), label="start?"):
@@ -148,7 +148,7 @@ def draw_request(
             start_us, end_us = end_us, start_us
             params = [(k, v) for k, v in params if k not in ("start_time", "end_time")]
             params += [("start_time", time_text(start_us, "us")[0]), ("end_time", time_text(end_us, "us")[0])]
-    q = RefQuery(meeting_id=q.meeting_id, start_us=start_us, end_us=end_us)
+    q = ListQuery(meeting_id=q.meeting_id, start_us=start_us, end_us=end_us)
 
     statuses: frozenset[str] = frozenset()
     if data.draw(st.booleans(), label="status?"):
@@ -194,7 +194,7 @@ def draw_request(
     order_of_params = data.draw(st.permutations(params), label="param order")
     if error is not None:
         return list(order_of_params), error
-    return list(order_of_params), RefQuery(
+    return list(order_of_params), ListQuery(
         meeting_id=q.meeting_id,
         start_us=start_us,
         end_us=end_us,
@@ -207,7 +207,7 @@ def draw_request(
     )
 
 
-def check_request(api, model: Model, params: Params, expected: RefQuery | str) -> None:  # type: ignore[no-untyped-def]
+def check_request(api, model: Model, params: Params, expected: ListQuery | str) -> None:  # type: ignore[no-untyped-def]
     now = wall_ms()
     response = api.list(params)
     if isinstance(expected, str):
@@ -228,7 +228,7 @@ def check_request(api, model: Model, params: Params, expected: RefQuery | str) -
         event(f"time range matched: {total > 0}")
 
 
-def walk_pages(api, model: Model, base: Params, q: RefQuery, per_page: int) -> None:  # type: ignore[no-untyped-def]
+def walk_pages(api, model: Model, base: Params, q: ListQuery, per_page: int) -> None:  # type: ignore[no-untyped-def]
     """page_no 1..N returns every match exactly once, in order; page N+1 is empty."""
     now = wall_ms()
     want = reference_all(model, q, now)
@@ -262,5 +262,5 @@ def probe_buckets(api, model: Model, data: st.DataObject, times: set[int], limit
         if status is not None:
             params.append(("status", status))
             statuses = frozenset([status])
-        q = RefQuery(start_us=lo * 1000, end_us=hi * 1000, statuses=statuses, per_page=1)
+        q = ListQuery(start_us=lo * 1000, end_us=hi * 1000, statuses=statuses, per_page=1)
         check_request(api, model, params, q)

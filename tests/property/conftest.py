@@ -4,7 +4,7 @@ A failing example here is shrunk for up to a few minutes (every try builds a fre
 the first failure at once, unshrunk: ``pytest tests/property --hypothesis-profile=fast-fail``.
 
 Every test runs twice: on SQLite (a fresh data dir per example) and on PostgreSQL (a fresh
-database per test, tests/pg_support.py; each example makes its own account and apps in it). The
+database per test, tests/support/postgres.py; each example makes its own account and apps in it). The
 store is chosen through ``RECORDKIT_DATABASE_URL``, as ``recordkit`` itself chooses it, so a
 ``recordkit`` subprocess a test starts writes to the same database. Only PostgreSQL:
 ``pytest tests/property -k postgres``.

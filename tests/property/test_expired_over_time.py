@@ -19,6 +19,8 @@ from recordkit.domain.importing import decode_recording, to_domain
 from recordkit.domain.query import parse_recording_query
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
+from tests.support import listing
+from tests.support.listing import Listed, ListQuery
 
 from ._harness import iso, wall_ms
 
@@ -58,9 +60,8 @@ def loaded() -> tuple[object, str, list[tuple[str, int, int | None]], int]:
 
 
 def _reference(facts: list[tuple[str, int, int | None]], expired: bool, now: int, ascending: bool) -> list[str]:
-    hits = [(inv, rid) for rid, inv, exp in facts if (exp is not None and exp <= now) == expired]
-    hits.sort(reverse=not ascending)
-    return [rid for _, rid in hits]
+    rows = [Listed(rid, inv, exp) for rid, inv, exp in facts]
+    return listing.ordered(rows, ListQuery(expired=expired, ascending=ascending), now)
 
 
 @pytest.mark.parametrize("later_hours", [0, 1, 2, 5, 26, 40])

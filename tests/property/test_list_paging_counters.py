@@ -13,8 +13,8 @@ from ._harness import (
     T2030,
     TIME_STYLES,
     Batch,
+    ListQuery,
     Model,
-    RefQuery,
     any_times,
     changed,
     clamp,
@@ -71,7 +71,7 @@ def test_pages_never_overlap_or_skip_on_identical_times(case: tuple[Batch, int],
         # per_page above 100 is clamped, and the offsets say so
         params, expected = draw_request(data, model, [], paging=False, search=False)
         if not isinstance(expected, str):
-            q = RefQuery(**{**expected.__dict__, "per_page": 100, "page_no": 1})
+            q = ListQuery(**{**expected.__dict__, "per_page": 100, "page_no": 1})
             check_request(api, model, [*params, ("per_page", "500")], q)
 
 
@@ -105,7 +105,7 @@ def spread(draw: st.DrawFn) -> tuple[Batch, list[Batch], int]:
     return with_meetings(recs, meetings), batches, now
 
 
-def draw_range_request(data: st.DataObject, model: Model) -> tuple[Params, RefQuery | str]:
+def draw_range_request(data: st.DataObject, model: Model) -> tuple[Params, ListQuery | str]:
     """A time range with ragged or aligned edges, maybe statuses and expired; no meeting, no search,
     so the total comes from the hour and day counters."""
     anchors = sorted({r.invoked_ms for r in model.recordings.values()})
@@ -132,7 +132,7 @@ def draw_range_request(data: st.DataObject, model: Model) -> tuple[Params, RefQu
     per_page = data.draw(st.sampled_from([5, 50, 100, 250]))
     page_no = data.draw(st.integers(1, 4))
     params += [("per_page", str(per_page)), ("page_no", str(page_no))]
-    return params, RefQuery(
+    return params, ListQuery(
         start_us=start_us,
         end_us=end_us,
         statuses=statuses,
@@ -166,8 +166,8 @@ def test_counters_stay_exact_over_ragged_ranges_and_reimports(
                 check_request(api, model, params, expected)
 
 
-def _plain(params: Params) -> RefQuery:
+def _plain(params: Params) -> ListQuery:
     values = dict(params)
     expired = None if "expired" not in values else values["expired"] == "true"
     statuses = frozenset(values["status"].split(",")) if "status" in values else frozenset()
-    return RefQuery(expired=expired, statuses=statuses)
+    return ListQuery(expired=expired, statuses=statuses)

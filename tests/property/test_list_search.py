@@ -6,10 +6,10 @@ import pytest
 
 from ._harness import (
     T2020,
+    ListQuery,
     MeetingSpec,
     Model,
     RecSpec,
-    RefQuery,
     fresh_api,
 )
 from ._requests import (
@@ -105,7 +105,7 @@ def test_search_case_folding_and_special_characters() -> None:
         api.import_batch(batch)
         for text in UNICODE_SEARCHES:
             for variant in {text, text.upper(), text.lower(), text.casefold()}:
-                q = RefQuery(search=variant, per_page=100)
+                q = ListQuery(search=variant, per_page=100)
                 check_request(api, model, [("search", variant), ("per_page", "100")], q)
         for text in NUL_SEARCHES:
             resp = api.list([("search", text)])
@@ -129,4 +129,4 @@ def test_search_finds_text_after_a_nul_in_the_title(request: pytest.FixtureReque
     model.apply([(rec, meeting)])
     with fresh_api() as api:
         api.import_batch([(rec, meeting)])
-        check_request(api, model, [("search", "weekly")], RefQuery(search="weekly"))
+        check_request(api, model, [("search", "weekly")], ListQuery(search="weekly"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,10 @@ from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import Webhook
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_store_contract import SECRET_VALUES, TITLES, make_meeting, make_recording
+from tests.store.test_store_contract import SECRET_VALUES, TITLES, make_meeting, make_recording
+from tests.support.cli import invoke
 
 NOW = now_ms()
-
-
-def invoke(*args: str) -> Any:
-    result = CliRunner().invoke(main, list(args), env={"RECORDKIT_DATABASE_URL": None}, catch_exceptions=False)
-    return result
 
 
 def pages(store: Any, app_id: str) -> list[tuple[list[bytes], int]]:

@@ -1,7 +1,7 @@
 """One contract for every ``RecordingStore``: the SQLite store and the PostgreSQL store pass the same tests.
 
 Each test gets a fresh store of each kind (SQLite in a temp dir; PostgreSQL: a fresh database on
-the session's throwaway cluster, see tests/pg_support.py). Answers are compared with plain-Python
+the session's throwaway cluster, see tests/support/postgres.py). Answers are compared with plain-Python
 references written from the definitions (SPEC §3), never with the other store; the raw tables are
 read to check what is at rest (token hashes only, secrets encrypted, exact counters).
 """
@@ -34,6 +34,8 @@ from recordkit.errors import Conflict, InvalidRequest, NotFound
 from recordkit.importer import import_file
 from recordkit.security.cipher import SecretCipher
 from recordkit.store.sqlite import SqliteRecordingStore
+from tests.support import listing
+from tests.support.listing import Listed, ListQuery
 
 NOW = now_ms()
 SECRET_VALUES = ("AKIA-CONTRACT-ACCESS-4242", "contract-secret-value-8181", "contract-password-5151")
@@ -177,29 +179,21 @@ def seed(store: Any, app_id: str, rng: random.Random, n: int = 240) -> tuple[lis
 
 
 def ref_ids(recs: list[Recording], meetings: list[Meeting], params: dict[str, str], now: int) -> list[str]:
+    """The list reference (tests/support/listing.py) over ``recs``, for a query in ``query_of``'s terms."""
     titles = {m.id: m.title for m in meetings}
-    statuses = set(params["status"].split(",")) if "status" in params else None
-    search = params.get("search")
-    out = []
-    for r in recs:
-        if "meeting_id" in params and r.meeting_id != params["meeting_id"]:
-            continue
-        if statuses and r.status not in statuses:
-            continue
-        if "start_ms" in params and r.invoked_ms < int(params["start_ms"]):
-            continue
-        if "end_ms" in params and r.invoked_ms > int(params["end_ms"]):
-            continue
-        expired = r.download_url_expiry_ms is not None and r.download_url_expiry_ms <= now
-        if "expired" in params and expired != (params["expired"] == "true"):
-            continue
-        if search is not None:
-            hit = search.lower() in (r.id, r.meeting_id) or search.casefold() in (titles[r.meeting_id] or "").casefold()
-            if not hit:
-                continue
-        out.append((r.invoked_ms, r.id))
-    out.sort(reverse=params.get("sort_order", "DESC") == "DESC")
-    return [i for _, i in out]
+    rows = [
+        Listed(r.id, r.invoked_ms, r.download_url_expiry_ms, r.meeting_id, r.status, titles[r.meeting_id]) for r in recs
+    ]
+    q = ListQuery(
+        meeting_id=params.get("meeting_id"),
+        start_us=int(params["start_ms"]) * 1000 if "start_ms" in params else None,
+        end_us=int(params["end_ms"]) * 1000 if "end_ms" in params else None,
+        statuses=frozenset(params["status"].split(",")) if "status" in params else frozenset(),
+        expired=params["expired"] == "true" if "expired" in params else None,
+        search=params.get("search"),
+        ascending=params.get("sort_order", "DESC") != "DESC",
+    )
+    return listing.ordered(rows, q, now)
 
 
 def query_of(params: dict[str, str], page_no: int = 1, per_page: int = 100) -> Any:

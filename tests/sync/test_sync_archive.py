@@ -21,13 +21,15 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import free_port
-from sync_support import (
+
+from recordkit.client import Client
+from tests.support.data import iso
+from tests.support.servers import free_port
+from tests.support.sync import (
     LINK_FIELDS,
     NOW,
     Upstream,
     archive_server,
-    iso,
     listing,
     make_real_recording,
     meeting,
@@ -35,8 +37,6 @@ from sync_support import (
     sync,
     uid,
 )
-
-from recordkit.client import Client
 
 pytestmark = pytest.mark.e2e
 

@@ -17,10 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from e2e_support import clean_env, cli_command, free_port
-from sync_support import NOW, Upstream, archive_server, iso, meeting, recording, sync, uid
 
 from recordkit.client import Client
+from tests.support.data import iso
+from tests.support.servers import clean_env, cli_command, free_port
+from tests.support.sync import NOW, Upstream, archive_server, meeting, recording, sync, uid
 
 pytestmark = pytest.mark.e2e
 

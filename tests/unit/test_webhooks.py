@@ -254,7 +254,7 @@ def _uuid() -> str:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    """The outbox on both stores (PostgreSQL: a fresh database, tests/pg_support.py)."""
+    """The outbox on both stores (PostgreSQL: a fresh database, tests/support/postgres.py)."""
     w = World(tmp_path / "data", request.getfixturevalue("pg_url") if request.param == "postgres" else None)
     yield w
     w.store.close()

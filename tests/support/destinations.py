@@ -1,4 +1,4 @@
-"""Shared bits of the destination tests (importable: conftest puts this folder on sys.path)."""
+"""Shared bits of the destination tests: random files, unique names, and the checks of a failure."""
 
 from __future__ import annotations
 

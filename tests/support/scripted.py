@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,32 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-# tests/e2e holds the live-server helpers (recording_support, e2e_support): importable from here.
-E2E = Path(__file__).resolve().parent.parent / "e2e"
-if str(E2E) not in sys.path:
-    sys.path.insert(0, str(E2E))
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """``recordkit ARGS`` in this process (click's runner), with no outside RECORDKIT_* variable."""
-    import os
-
-    from click.testing import CliRunner
-
-    from recordkit.cli.main import main
-
-    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("RECORDKIT_", "CLOUDFLARE_"))}
-    clean.update(env or {})
-    result = CliRunner().invoke(main, list(args), env=clean)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
+from tests.support.cli import invoke
 
 
 def import_rows(data_dir: Path, account: str, app: str, path: Path) -> None:
     """``recordkit import`` into a (running) server's data dir, in this process."""
-    code, _, err = invoke("import", str(path), "--data-dir", str(data_dir), "--account", account, "--app", app)
-    assert code == 0, err
+    done = invoke("import", str(path), "--data-dir", str(data_dir), "--account", account, "--app", app)
+    assert done.exit_code == 0, done.stderr
 
 
 @dataclass

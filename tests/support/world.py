@@ -1,28 +1,24 @@
-"""Helpers for the end-to-end suite: processes, the generated data set, and the reference.
+"""The end-to-end suite's shared world: the generated data set, what was seeded, and the reference.
 
-The reference (:class:`Reference`) is the list endpoint's contract (SPEC §3) in plain Python over
-the generated recordings; the API's answers are compared with it.
+:class:`Reference` asks the one list reference (tests/support/listing.py) about the generated
+recordings; the API's answers are compared with it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from cloudflare import Cloudflare
 
-STARTUP_TIMEOUT = 10.0
+from tests.support import listing
+from tests.support.data import EPOCH, iso
+from tests.support.servers import Server
+
 SECRET_KEYS = ("access_key", "secret", "password", "private_key")
 
 # Every secret value planted in the data; none of them may ever come back or reach a log.
@@ -36,123 +32,10 @@ SECRETS = (
 )
 
 
-# -- processes ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cli_command() -> list[str]:
-    script = Path(sys.executable).parent / "recordkit"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "recordkit.cli.main"]
-
-
-# Servers under test run without rate limits (suites send hundreds of requests a second with one
-# token); test_e2e_rate_limits.py turns them on with its own values.
-NO_RATE_LIMITS = {"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"}
-# ... and with private networks allowed (webhook receivers, SFTP servers and recorded pages on
-# 127.0.0.1); test_e2e_address_policy.py turns the address policy back on.
-ALLOW_PRIVATE = {"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true"}
-
-
-def clean_env() -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")},
-        **NO_RATE_LIMITS,
-        **ALLOW_PRIVATE,
-    }
-
-
-# The PostgreSQL database of each data dir whose server runs on one (tests/e2e/conftest.py):
-# ``run_cli`` hands it, as RECORDKIT_DATABASE_URL, to every command given that ``--data-dir``.
-DATABASES: dict[str, str] = {}
-
-
-def use_database(data_dir: Path, url: str | None) -> None:
-    if url:
-        DATABASES[str(data_dir)] = url
-
-
-def database_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """RECORDKIT_DATABASE_URL for a command line whose ``--data-dir`` runs on PostgreSQL, else nothing."""
-    if "--data-dir" in args[:-1]:
-        url = DATABASES.get(str(args[list(args).index("--data-dir") + 1]))
-        if url:
-            return {"RECORDKIT_DATABASE_URL": url}
-    return {}
-
-
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [*cli_command(), *args],
-        capture_output=True,
-        text=True,
-        env={**clean_env(), **database_env(args)},
-        timeout=60,
-        check=False,
-    )
-    if check and done.returncode != 0:
-        raise AssertionError(
-            f"recordkit {' '.join(args)} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-        )
-    return done
-
-
-def cli_json(*args: str) -> dict[str, Any]:
-    out = run_cli(*args, "--json").stdout
-    value = json.loads(out)
-    assert isinstance(value, dict), out
-    return value
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to the process group we created for it, if it lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # worker processes left behind, if any
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-@dataclass
-class Server:
-    data_dir: Path
-    port: int
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    startup_seconds: float
-    database_url: str | None = None  # PostgreSQL; None: SQLite in data_dir
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.origin}/client/v4"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 # -- generated data -------------------------------------------------------------------------------
 
 STATUSES = ("INVOKED", "RECORDING", "UPLOADING", "UPLOADED", "ERRORED", "PAUSED")
 BASE = datetime(2024, 5, 10, 0, 0, 0, tzinfo=UTC)
-
-
-def iso(dt: datetime) -> str:
-    dt = dt.astimezone(UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
 
 
 def parse(value: str) -> datetime:
@@ -160,7 +43,11 @@ def parse(value: str) -> datetime:
 
 
 def to_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
+    return (dt - EPOCH) // timedelta(milliseconds=1)
+
+
+def to_us(dt: datetime) -> int:
+    return (dt - EPOCH) // timedelta(microseconds=1)
 
 
 def strip_secrets(config: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -304,14 +191,6 @@ class Expected:
     end_offset: int
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return len(value) == 36
-
-
 @dataclass
 class Reference:
     """The list endpoint's contract (SPEC §3), in plain Python over the generated recordings."""
@@ -333,37 +212,19 @@ class Reference:
         per_page: float | None = None,
         now: datetime | None = None,
     ) -> Expected:
-        now_ms = to_ms(now or datetime.now(UTC))
-        start_ms = None if start_time is None else to_ms(_as_dt(start_time))
-        end_ms = None if end_time is None else to_ms(_as_dt(end_time))
-        rows = []
-        for r in self.recordings:
-            invoked = to_ms(parse(r["invoked_time"]))
-            expiry = None if r["download_url_expiry"] is None else to_ms(parse(r["download_url_expiry"]))
-            if meeting_id is not None and r["meeting"]["id"] != meeting_id.lower():
-                continue
-            if start_ms is not None and invoked < start_ms:
-                continue
-            if end_ms is not None and invoked > end_ms:
-                continue
-            if status and r["status"] not in status:
-                continue
-            if expired is True and not (expiry is not None and expiry <= now_ms):
-                continue
-            if expired is False and not (expiry is None or expiry > now_ms):
-                continue
-            if search is not None and not _search_hit(r, search):
-                continue
-            rows.append((invoked, r["id"]))
-        rows.sort(reverse=(sort_order or "DESC") == "DESC")
-        size = int(per_page) if per_page else 20
-        size = min(size, 100)
-        number = max(int(page_no or 1), 1)
-        offset = (number - 1) * size
-        page = [rid for _, rid in rows[offset : offset + size]]
-        if not page:
-            return Expected([], len(rows), 0, 0)
-        return Expected(page, len(rows), offset + 1, offset + len(page))
+        q = listing.ListQuery(
+            meeting_id=meeting_id,
+            start_us=None if start_time is None else to_us(_as_dt(start_time)),
+            end_us=None if end_time is None else to_us(_as_dt(end_time)),
+            statuses=frozenset(status or ()),
+            expired=expired,
+            search=search,
+            ascending=(sort_order or "DESC") != "DESC",
+            page_no=max(int(page_no or 1), 1),
+            per_page=min(int(per_page) if per_page else 20, 100),
+        )
+        ids, paging = listing.page(map(_listed, self.recordings), q, to_ms(now or datetime.now(UTC)))
+        return Expected(ids, paging["total_count"], paging["start_offset"], paging["end_offset"])
 
     def all_ids(self, **filters: Any) -> list[str]:
         first = self.query(**filters, per_page=100)
@@ -397,11 +258,16 @@ def _as_dt(value: str | datetime) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _search_hit(r: dict[str, Any], search: str) -> bool:
-    if _is_uuid(search) and search.lower() in (r["id"], r["meeting"]["id"]):
-        return True
-    title = r["meeting"]["title"]
-    return title is not None and search.casefold() in title.casefold()
+def _listed(r: dict[str, Any]) -> listing.Listed:
+    expiry = r["download_url_expiry"]
+    return listing.Listed(
+        id=r["id"],
+        invoked_ms=to_ms(parse(r["invoked_time"])),
+        expiry_ms=None if expiry is None else to_ms(parse(expiry)),
+        meeting_id=r["meeting"]["id"],
+        status=r["status"],
+        title=r["meeting"]["title"],
+    )
 
 
 # -- the seeded world -----------------------------------------------------------------------------
@@ -428,8 +294,3 @@ class World:
 
     def list_path(self, account: str | None = None, app: str | None = None) -> str:
         return f"/client/v4/accounts/{account or self.account}/realtime/kit/{app or self.app}/recordings"
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import threading
@@ -23,22 +22,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from e2e_support import clean_env, cli_command
-from recording_support import RkServer, Tenant
-
 from recordkit.client import Client
 from recordkit.client.models import to_wire
+from tests.support.cli import invoke
+from tests.support.data import iso, write_jsonl
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer, clean_env, cli_command
 
 NAMESPACE = uuid.UUID("0c6f0f56-91f4-4d3c-8f4f-6f6c2d3a7b10")
 
 
 def uid(name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, name))
-
-
-def iso(dt: datetime) -> str:
-    dt = dt.astimezone(UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
 
 
 class FileServer:
@@ -177,11 +172,6 @@ def recording(
     }
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
 # -- the upstream and the sync command ---------------------------------------------------------------
 
 
@@ -208,25 +198,11 @@ class Upstream:
         """``recordkit import`` into the upstream's data dir while it runs (in this process)."""
         path = write_jsonl(self.root / f"{name}-{time.monotonic_ns()}.jsonl", rows)
         d, account = str(self.server.data_dir), self.tenant.account
-        code, _, err = invoke("import", str(path), "--data-dir", d, "--account", account, "--app", app_id)
-        assert code == 0, err
+        done = invoke("import", str(path), "--data-dir", d, "--account", account, "--app", app_id)
+        assert done.exit_code == 0, done.stderr
 
     def client(self) -> Client:
         return Client(self.tenant.token, base_url=self.server.base_url, account_id=self.tenant.account)
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """``recordkit ARGS`` in this process (click's runner), with no outside RECORDKIT_* variable."""
-    from click.testing import CliRunner
-
-    from recordkit.cli.main import main
-
-    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("RECORDKIT_", "CLOUDFLARE_"))}
-    clean.update(env or {})
-    result = CliRunner().invoke(main, list(args), env=clean)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def sync(
@@ -256,17 +232,18 @@ def sync(
         )
         code, out, err = done.returncode, done.stdout, done.stderr
     else:
-        code, out, err = invoke(*args, env={"RECORDKIT_SYNC_FROM_TOKEN": up.tenant.token})
+        result = invoke(*args, env={"RECORDKIT_SYNC_FROM_TOKEN": up.tenant.token})
+        code, out, err = result.exit_code, result.stdout, result.stderr
     if ok:
         assert code == 0, f"exit {code}\n{out}\n{err}"
     return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
 def archive_server(data_dir: Path, account: str, port: int) -> tuple[RkServer, str]:
-    code, out, err = invoke("token", "create", "--data-dir", str(data_dir), "--account", account, "--json")
-    assert code == 0, err
+    made = invoke("token", "create", "--data-dir", str(data_dir), "--account", account, "--json")
+    assert made.exit_code == 0, made.stderr
     srv = RkServer(data_dir.parent, port=port)
-    return srv.start(), str(json.loads(out)["token"])
+    return srv.start(), str(json.loads(made.stdout)["token"])
 
 
 def listing(base_url: str, token: str, account: str, app: str) -> dict[str, dict[str, Any]]:

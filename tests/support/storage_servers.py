@@ -11,7 +11,8 @@ Each returns a handle with the connection details, credentials, a way to read st
 and ``stop()``. Start-up waits until the server answers (``READY_SECONDS``) and fails with the
 server's log otherwise. The fixtures are in tests/conftest.py; they only call these.
 
-The two servers written here run as ``python tests/storage_servers.py sftp|gcs-token CONFIG.json``.
+The two servers written here run as ``python -m tests.support.storage_servers sftp|gcs-token CONFIG.json``
+(the repository on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -32,20 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.servers import HOST, free_port
+
 READY_SECONDS = 60.0
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
-HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development account key (public: documented by Microsoft).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (also what a "server that is down" looks like)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerProcess:
@@ -55,7 +50,9 @@ class ServerProcess:
         self.name = name
         self.log_path = log_path
         self._log = log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # the repository on the path: this module's own servers run as ``python -m tests.support.storage_servers``
+        python_path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path}
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -133,7 +130,7 @@ def _port_taken(log: str) -> bool:
 
 
 def _script(*args: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), *args]
+    return [sys.executable, "-m", "tests.support.storage_servers", *args]
 
 
 # -- S3: moto ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Helpers for the CLI suite: running ``recordkit``, making recordings, reading back through the API."""
+"""The CLI: ``recordkit`` in this process (:func:`invoke`) or as the real command, and recordings to import."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from recordkit.api.app import create_app
 from recordkit.cli.main import main
 from recordkit.settings import Settings
+from tests.support.servers import NO_RATE_LIMITS, clean_env, cli_command
 
 NAMESPACE = uuid.UUID("5b6f3c52-2a43-4a5e-9d4f-0e2d2b7c9a11")
 
@@ -27,10 +28,12 @@ def uid(name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, name))
 
 
-def invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
-    """Run ``recordkit ARGS`` in-process, with no RECORDKIT_* variable leaking in from outside."""
-    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("RECORDKIT_")}
-    clean.update({"RECORDKIT_RATE_LIMIT_RECORDINGS": "off", "RECORDKIT_RATE_LIMIT_OTHER": "off"})
+def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
+    """``recordkit ARGS`` in this process (click's runner), with no RECORDKIT_* or CLOUDFLARE_*
+    variable leaking in from outside and without rate limits; an exception other than the command's
+    exit is raised, not reported."""
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("RECORDKIT_", "CLOUDFLARE_"))}
+    clean.update(NO_RATE_LIMITS)
     clean.update(env or {})
     return CliRunner().invoke(main, list(args), env=clean, catch_exceptions=False)
 
@@ -41,23 +44,6 @@ def invoke_json(*args: str, env: dict[str, str | None] | None = None) -> dict[st
     value = json.loads(result.stdout)
     assert isinstance(value, dict)
     return value
-
-
-def cli_command() -> list[str]:
-    script = Path(sys.executable).parent / "recordkit"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "recordkit.cli.main"]
-
-
-def clean_env() -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RECORDKIT_")}
-    return {
-        **base,
-        "RECORDKIT_RATE_LIMIT_RECORDINGS": "off",
-        "RECORDKIT_RATE_LIMIT_OTHER": "off",
-        "RECORDKIT_ALLOW_PRIVATE_NETWORK": "true",
-    }
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,15 +104,6 @@ def recording(name: str, m: dict[str, Any], status: str = "UPLOADED", minute: in
     }
     out.update(extra)
     return out
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]], extra_lines: dict[int, str] | None = None) -> Path:
-    """One JSON object a line; ``extra_lines`` puts raw text at 1-based line numbers."""
-    lines = [json.dumps(r) for r in rows]
-    for number, text in sorted((extra_lines or {}).items()):
-        lines.insert(number - 1, text)
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @dataclass

@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from recording_support import RkServer, Tenant
 
 from recordkit.blobs.bucket import open_signer
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
+from tests.support.recording import Tenant
+from tests.support.servers import RkServer
 
 # Bounded for the suite (about half a minute a document on two cores); a longer exploratory run:
 # FUZZ_EXAMPLES=200 FUZZ_SEED=$RANDOM pytest tests/fuzz
