@@ -30,6 +30,10 @@ OUT = BENCH / "out"
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
+# re-exported for the scripts
+from tests.support.data import iso  # noqa: E402, F401
+from tests.support.servers import free_port  # noqa: E402, F401
+
 
 def out_dir() -> Path:
     OUT.mkdir(exist_ok=True)
