@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from msgspec.structs import replace
 
 from recordkit.cli.main import main
+from recordkit.domain.models import Webhook
 from recordkit.domain.query import parse_meeting_query, parse_recording_query
 from recordkit.domain.timefmt import now_ms
-from recordkit.domain.webhooks import Webhook
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
 from tests.store.test_store_contract import SECRET_VALUES, TITLES, make_meeting, make_recording

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from recordkit.domain.opsview import OpsSnapshot, SchemaState, WebhookBacklog
 from recordkit.ops.metrics import Metrics
-from recordkit.store.ops import OpsSnapshot, SchemaState, WebhookBacklog
 
 NOW = 1_800_000_000_000
 

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from recordkit.domain.models import Meeting, Recording
+from recordkit.domain.models import Meeting, Recording, Webhook
+from recordkit.domain.opsview import OpsQueries
 from recordkit.domain.timefmt import now_ms
-from recordkit.domain.webhooks import Webhook
 from recordkit.errors import Unavailable
 from recordkit.security.cipher import SecretCipher
-from recordkit.store.ops import OpsQueries, ops_queries
 from recordkit.store.sqlite import SqliteRecordingStore
 
 NOW = now_ms()
@@ -51,7 +50,7 @@ def _recording(app_id: str, meeting_id: str, status: str, invoked_ms: int) -> Re
 
 
 def test_the_snapshot_counts_recordings_and_unfinished_jobs(store: Any) -> None:
-    ops: OpsQueries = ops_queries(store)
+    ops: OpsQueries = store.ops_queries()
     empty = ops.snapshot(NOW)
     assert empty.recordings == {} and empty.jobs == {}
 
@@ -89,7 +88,7 @@ def test_the_snapshot_leaves_imported_recordings_out_of_the_job_queue(store: Any
     path = tmp_path / "one.jsonl"
     path.write_text(line)
     assert import_file(store, path, app_id, workers=1).written == 1
-    snap = ops_queries(store).snapshot(NOW)
+    snap = store.ops_queries().snapshot(NOW)
     assert snap.recordings == {"RECORDING": 1}
     assert snap.jobs == {}
 
@@ -97,7 +96,7 @@ def test_the_snapshot_leaves_imported_recordings_out_of_the_job_queue(store: Any
 def test_the_webhook_backlog_is_the_pending_deliveries(store: Any) -> None:
     if not hasattr(store, "create_webhook"):
         pytest.skip(f"{type(store).__name__} has no webhook outbox yet")
-    ops = ops_queries(store)
+    ops = store.ops_queries()
     assert ops.snapshot(NOW).webhooks is not None
     app_id, meeting_id = _tenant(store)
     store.create_webhook(
@@ -123,7 +122,7 @@ def test_the_webhook_backlog_is_the_pending_deliveries(store: Any) -> None:
 
 
 def test_check_reads_the_schema_version(store: Any) -> None:
-    state = ops_queries(store).check()
+    state = store.ops_queries().check()
     assert state.current == state.expected > 0 and not state.behind
 
 
@@ -131,7 +130,7 @@ def test_sqlite_check_fails_when_the_file_is_gone_although_connections_hold_it(t
     path = tmp_path / "data" / "recordkit.sqlite3"
     store = SqliteRecordingStore(path, SecretCipher([Fernet.generate_key()]))
     try:
-        ops = ops_queries(store)
+        ops = store.ops_queries()
         assert not ops.check().behind
         store.create_account()  # the store's own connection stays open on the file
         path.rename(tmp_path / "moved.sqlite3")

@@ -15,22 +15,21 @@ from starlette.routing import BaseRoute
 
 from recordkit.api.observe import Observe
 from recordkit.api.ops_routes import ops_routes
+from recordkit.domain.opsview import OpsQueries
+from recordkit.domain.ports import RecordingStore
 from recordkit.ops.health import Readiness, RecorderStatus
 from recordkit.ops.metrics import Metrics
 from recordkit.settings import Settings
-from recordkit.store.ops import OpsQueries, ops_queries
 
 log = logging.getLogger("recordkit.ops")
 
 
 class Operations:
-    def __init__(self, settings: Settings, store: Any, bucket: Any, recorder: RecorderStatus | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: RecordingStore, bucket: Any, recorder: RecorderStatus | None = None
+    ) -> None:
         self.settings = settings
-        queries: OpsQueries | None
-        try:
-            queries = ops_queries(store)
-        except TypeError:  # a store this module does not know: probes and gauges say "not checked"
-            queries = None
+        queries: OpsQueries = store.ops_queries()
         self.queries = queries
         # The recorder counts only where this process records (``RECORDKIT_RUN_JOBS``).
         self.readiness = Readiness(

@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 from recordkit.api import wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
-from recordkit.domain.models import Principal
+from recordkit.domain.models import Principal, Webhook
 from recordkit.domain.service import RecordingsService
-from recordkit.domain.webhooks import EVENTS, Webhook, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
+from recordkit.domain.webhooks import EVENTS, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
 from recordkit.security.webhook_keys import WebhookSigner
 
 JSON = "application/json"

@@ -114,7 +114,6 @@ def check_database(settings: Settings) -> Finding:
         return Finding("database", True, f"SQLite {settings.database_path}: not made yet (recordkit serve makes it)")
     from recordkit.ops.health import Readiness
     from recordkit.store.factory import open_store
-    from recordkit.store.ops import ops_queries
 
     try:
         store = open_store(settings)
@@ -123,7 +122,7 @@ def check_database(settings: Settings) -> Finding:
             "database", False, f"cannot open: {_reason(exc)}", "check --database-url / RECORDKIT_DATABASE_URL"
         )
     try:
-        report = Readiness(ops_queries(store), None).check()
+        report = Readiness(store.ops_queries(), None).check()
     finally:
         store.close()
     database, migrations = report.checks[0], report.checks[1]

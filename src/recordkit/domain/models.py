@@ -129,3 +129,16 @@ def strip_secrets_deep(value: Any) -> Any:
 def _is_storage_level(d: dict[str, Any]) -> bool:
     # A dict that holds secrets next to storage fields; "password"/"secret" elsewhere are left alone.
     return "type" in d or any(k in d for k in ("bucket", "region", "host", "auth_method", "path"))
+
+
+class Webhook(msgspec.Struct, frozen=True):
+    """A webhook registration of an app (its rules and service: recordkit.domain.webhooks)."""
+
+    id: str
+    app_id: str
+    name: str
+    url: str
+    events: tuple[str, ...]
+    enabled: bool
+    created_ms: int
+    updated_ms: int

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from recordkit.domain.meetings import MeetingStore
-from recordkit.domain.models import Account, App, Meeting, Principal, Recording
+from recordkit.domain.models import Account, App, Meeting, Principal, Recording, Webhook
+from recordkit.domain.opsview import OpsQueries
 from recordkit.domain.query import Page, RecordingQuery
-from recordkit.domain.webhooks import Webhook
 
 
 class RecordingStore(MeetingStore, Protocol):
@@ -87,6 +87,10 @@ class RecordingStore(MeetingStore, Protocol):
 
     def rotate_secrets(self, batch: int = 1000) -> dict[str, int]:
         """Re-encrypt every stored secret under the first key; counts per table and ``unreadable``."""
+        ...
+
+    def ops_queries(self) -> OpsQueries:
+        """Readiness and the metrics' numbers (``GET /readyz``, ``GET /metrics``), in this store's dialect."""
         ...
 
     def close(self) -> None: ...

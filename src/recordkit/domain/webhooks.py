@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from recordkit.domain.ids import check_uuid, new_uuid
-from recordkit.domain.models import Principal
+from recordkit.domain.models import Principal, Webhook
 from recordkit.domain.render import number
 from recordkit.domain.timefmt import format_ms, now_ms
 from recordkit.errors import InvalidRequest, NotFound
@@ -45,17 +45,6 @@ RECORDING_STATUS_UPDATE: Final = "recording.statusUpdate"
 MAX_NAME = 255
 MAX_URL = 2048
 MAX_EVENTS = 100  # entries in a body's list (duplicates are dropped)
-
-
-class Webhook(msgspec.Struct, frozen=True):
-    id: str
-    app_id: str
-    name: str
-    url: str
-    events: tuple[str, ...]
-    enabled: bool
-    created_ms: int
-    updated_ms: int
 
 
 class WebhookBody(msgspec.Struct):

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from recordkit.blobs.bucket import LocalBucket, S3Bucket
+from recordkit.domain.opsview import OpsQueries
 from recordkit.errors import RecordKitError
-from recordkit.store.ops import OpsQueries
 
 REMOTE_CACHE_SECONDS = 10.0
 MIN_FREE_BYTES = 256 * 1024 * 1024  # below this the data dir counts as full: a live recording needs room

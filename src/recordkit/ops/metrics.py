@@ -31,9 +31,9 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from recordkit.domain.models import RECORDING_STATUSES
+from recordkit.domain.opsview import UNFINISHED, OpsQueries, OpsSnapshot
 from recordkit.domain.timefmt import now_ms
 from recordkit.ops.tally import SharedTally, Tally
-from recordkit.store.ops import UNFINISHED, OpsQueries, OpsSnapshot
 
 log = logging.getLogger("recordkit.metrics")
 

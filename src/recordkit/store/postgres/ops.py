@@ -1,20 +1,18 @@
 """``OpsQueries`` on PostgreSQL: readiness (one query on a pooled connection, the schema version) and
-the numbers behind the metrics, each from an index or the exact counters (``recordkit.store.ops``).
+the numbers behind the metrics, each from an index or the exact counters (``recordkit.domain.opsview``).
 
 Kept apart from the store's own modules: it only reads, through the store's pool."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import psycopg
 
+from recordkit.domain.opsview import UNFINISHED, OpsSnapshot, SchemaState, WebhookBacklog
 from recordkit.errors import Unavailable
 from recordkit.store.migrations.runner_postgres import postgres_migrations, schema_version
-from recordkit.store.ops import UNFINISHED, OpsSnapshot, SchemaState, WebhookBacklog
-
-if TYPE_CHECKING:
-    from recordkit.store.postgres.store import PostgresRecordingStore
+from recordkit.store.postgres.connection import PgPool
 
 _IN_UNFINISHED = "(" + ", ".join(f"'{s}'" for s in UNFINISHED) + ")"
 _RECORDINGS = (
@@ -31,10 +29,16 @@ _PENDING = (
 )
 
 
+class PooledStore(Protocol):
+    """What the adapter reads of the store: its pool."""
+
+    pool: PgPool
+
+
 class PgOps:
     kind = "postgres"
 
-    def __init__(self, store: PostgresRecordingStore) -> None:
+    def __init__(self, store: PooledStore) -> None:
         self.store = store
         self.expected = max((version for version, _, _ in postgres_migrations()), default=0)
         self._has_outbox: bool | None = None

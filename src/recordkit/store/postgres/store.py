@@ -28,6 +28,7 @@ from recordkit.domain import render
 from recordkit.domain.counting import HOUR_MS, add_grouped, counter_keys, lapse_cut, plan_range
 from recordkit.domain.ids import new_account_id, new_uuid
 from recordkit.domain.models import RECORDING_STATUSES, Account, App, Meeting, Principal, Recording
+from recordkit.domain.opsview import OpsQueries
 from recordkit.domain.query import Page, RecordingQuery
 from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms
 from recordkit.errors import InvalidRequest, NotFound
@@ -36,6 +37,7 @@ from recordkit.security.tokens import hash_token, new_token
 from recordkit.settings import DEFAULT_DATABASE_POOL_SIZE
 from recordkit.store.postgres.connection import PgPool
 from recordkit.store.postgres.meetings import PgMeetings, pg_meeting
+from recordkit.store.postgres.ops import PgOps
 from recordkit.store.postgres.recordings import PgRecordings
 from recordkit.store.postgres.webhooks import PgWebhooks
 from recordkit.store.sqlite import staging
@@ -107,6 +109,10 @@ class PostgresRecordingStore(PgRecordings, PgMeetings, PgWebhooks):
 
     def close(self) -> None:
         self.pool.close()
+
+    def ops_queries(self) -> OpsQueries:
+        """Readiness and the metrics' numbers, read through this store's pool."""
+        return PgOps(self)
 
     def reset_connections(self) -> None:
         """In a forked child: leave the parent's connections alone and open fresh ones."""

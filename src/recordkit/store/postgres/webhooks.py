@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 import psycopg
 
-from recordkit.domain.webhooks import ClaimedDelivery, DeliveryRecord, Webhook
+from recordkit.domain.models import Webhook
+from recordkit.domain.webhooks import ClaimedDelivery, DeliveryRecord
 from recordkit.errors import Conflict, NotFound
 from recordkit.leases import holder_is_dead
 from recordkit.store.postgres.connection import PgPool

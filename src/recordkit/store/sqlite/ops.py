@@ -1,17 +1,15 @@
 """``OpsQueries`` on SQLite: readiness (a fresh connection to the file, the schema version) and the
-numbers behind the metrics, each from an index or the exact counters (``recordkit.store.ops``)."""
+numbers behind the metrics, each from an index or the exact counters (``recordkit.domain.opsview``)."""
 
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from recordkit.domain.opsview import UNFINISHED, OpsSnapshot, SchemaState, WebhookBacklog
 from recordkit.errors import Unavailable
 from recordkit.store.migrations.runner import sqlite_migrations
-from recordkit.store.ops import UNFINISHED, OpsSnapshot, SchemaState, WebhookBacklog
-
-if TYPE_CHECKING:
-    from recordkit.store.sqlite.store import SqliteRecordingStore
+from recordkit.store.sqlite.connection import ConnectionPool
 
 _IN_UNFINISHED = "(" + ", ".join(f"'{s}'" for s in UNFINISHED) + ")"
 # Per app, a seek on the counters' primary key (app, dim, ...): no scan of the hour and day rows.
@@ -28,10 +26,16 @@ _PENDING = "SELECT COUNT(*), MIN(created_ms) FROM webhook_deliveries WHERE statu
 _DUE = "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND next_ms <= ?"
 
 
+class PooledStore(Protocol):
+    """What the adapter reads of the store: its pool (replaced in a forked child, so read each time)."""
+
+    pool: ConnectionPool
+
+
 class SqliteOps:
     kind = "sqlite"
 
-    def __init__(self, store: SqliteRecordingStore) -> None:
+    def __init__(self, store: PooledStore) -> None:
         self.store = store
         self.expected = max((version for version, _, _ in sqlite_migrations()), default=0)
         self._has_outbox: bool | None = None

@@ -30,6 +30,7 @@ from recordkit.domain.models import (
     Recording,
     split_storage_config,
 )
+from recordkit.domain.opsview import OpsQueries
 from recordkit.domain.query import Page, RecordingQuery
 from recordkit.domain.timefmt import MAX_MS, MIN_MS, now_ms, parse_iso_ms
 from recordkit.errors import InvalidRequest, NotFound
@@ -38,6 +39,7 @@ from recordkit.security.tokens import hash_token, new_token
 from recordkit.store.sqlite import staging
 from recordkit.store.sqlite.connection import ConnectionPool
 from recordkit.store.sqlite.meetings import SqliteMeetings
+from recordkit.store.sqlite.ops import SqliteOps
 from recordkit.store.sqlite.recordings import SqliteRecordings
 from recordkit.store.sqlite.webhooks import SqliteWebhooks
 
@@ -104,6 +106,10 @@ class SqliteRecordingStore(SqliteRecordings, SqliteMeetings, SqliteWebhooks):
 
     def close(self) -> None:
         self.pool.close()
+
+    def ops_queries(self) -> OpsQueries:
+        """Readiness and the metrics' numbers, read through this store's pool."""
+        return SqliteOps(self)
 
     def reset_connections(self) -> None:
         """In a forked child: drop inherited connections (unsafe across fork) and open fresh ones."""

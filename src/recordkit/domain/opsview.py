@@ -1,8 +1,8 @@
-"""What operations ask of the metadata store: is it ready, and how much work is waiting.
+"""What operations ask of the metadata store: is it ready, and how much work is waiting (a port).
 
 Readiness probes (``GET /readyz``) and the Prometheus metrics (``GET /metrics``) read the store
-through ``OpsQueries``, one small adapter per dialect (``store.sqlite.ops``, ``store.postgres.ops``)
-that runs its own few queries on the store's connections. Every query here is cheap at any size:
+through ``OpsQueries`` (``store.ops_queries()``), one small adapter per dialect (``store.sqlite.ops``,
+``store.postgres.ops``) that runs its own few queries on the store's connections. Every query here is cheap at any size:
 it reads the exact counters, or a partial index that holds only unfinished work. Nothing here
 scans the recordings or the delivery log.
 """
@@ -10,7 +10,7 @@ scans the recordings or the delivery log.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 UNFINISHED = ("INVOKED", "RECORDING", "PAUSED", "UPLOADING")
 
@@ -53,22 +53,3 @@ class OpsQueries(Protocol):
         ...
 
     def snapshot(self, now_ms: int) -> OpsSnapshot: ...
-
-
-def ops_queries(store: Any) -> OpsQueries:
-    """The adapter for ``store`` (chosen by its class, so neither store class needs to know)."""
-    from recordkit.store.sqlite.store import SqliteRecordingStore
-
-    if isinstance(store, SqliteRecordingStore):
-        from recordkit.store.sqlite.ops import SqliteOps
-
-        return SqliteOps(store)
-    if type(store).__name__ == "PostgresRecordingStore":  # imported only when PostgreSQL is in use
-        from recordkit.store.postgres.ops import PgOps
-
-        return PgOps(store)
-    custom = getattr(store, "ops_queries", None)  # a test double may bring its own
-    if callable(custom):
-        result: OpsQueries = custom()
-        return result
-    raise TypeError(f"no operations queries for {type(store).__name__}")
