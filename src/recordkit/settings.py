@@ -29,7 +29,7 @@ from recordkit.domain.ratelimit import Rate
 from recordkit.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from recordkit.destinations.factory import Endpoints
+    from recordkit.domain.endpoints import Endpoints
 
 T = TypeVar("T")
 
@@ -320,7 +320,7 @@ class Settings:
 
     def endpoints(self) -> Endpoints:
         """The destinations' endpoints (SettingsError naming the variable when one is not an http(s) URL)."""
-        from recordkit.destinations.factory import Endpoints
+        from recordkit.domain.endpoints import Endpoints
 
         try:
             return Endpoints(

@@ -10,6 +10,7 @@ comes with the default install (boto3, azure-storage-blob, google-cloud-storage,
 
 from recordkit.destinations.base import Destination, DestinationError
 from recordkit.destinations.config import validate_storage_config
-from recordkit.destinations.factory import Endpoints, open_destination
+from recordkit.destinations.factory import open_destination
+from recordkit.domain.endpoints import Endpoints
 
 __all__ = ["Destination", "DestinationError", "Endpoints", "open_destination", "validate_storage_config"]

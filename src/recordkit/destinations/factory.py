@@ -20,12 +20,11 @@ Azure account name. An overridden S3 endpoint is addressed path-style (``{endpoi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from recordkit.destinations.base import Destination, DestinationError
 from recordkit.destinations.config import parse_storage_config
+from recordkit.domain.endpoints import Endpoints
 
 # The package each type's client comes from (all in the default install; see docs/decisions.md).
 PACKAGES = {
@@ -35,30 +34,6 @@ PACKAGES = {
     "gcs": "google-cloud-storage",
     "sftp": "paramiko",
 }
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Where each vendor's API is (None: the vendor's own), and the SFTP host policy.
-
-    ``sftp_allow_private`` is checked when a connection is made (the start of a recording checked
-    the host already, but DNS may have changed since). The server sets it from the one switch,
-    ``Settings.allow_private_network``; True here is only the default of this building block."""
-
-    aws: str | None = None
-    digitalocean: str | None = None
-    azure: str | None = None
-    gcs: str | None = None
-    sftp_known_hosts: str | None = None
-    sftp_allow_private: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("aws", "digitalocean", "azure", "gcs"):
-            url = getattr(self, name)
-            if url is not None:
-                parts = urlsplit(url.replace("{region}", "r").replace("{account}", "a"))
-                if parts.scheme not in ("http", "https") or not parts.netloc:
-                    raise ValueError(f"the {name} endpoint: must be an http(s) URL")
 
 
 def open_destination(

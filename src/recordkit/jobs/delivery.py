@@ -35,7 +35,8 @@ import msgspec
 
 from recordkit.blobs.bucket import Bucket
 from recordkit.destinations.base import Destination, DestinationError
-from recordkit.destinations.factory import Endpoints, open_destination
+from recordkit.destinations.factory import open_destination
+from recordkit.domain.endpoints import Endpoints
 from recordkit.domain.lifecycle import Event
 from recordkit.domain.models import JSONDict, Recording
 from recordkit.domain.recordings import bucket_enabled, transition

@@ -29,7 +29,7 @@ import msgspec
 
 from recordkit.blobs.bucket import Bucket
 from recordkit.blobs.keys import object_key
-from recordkit.destinations.factory import Endpoints
+from recordkit.domain.endpoints import Endpoints
 from recordkit.domain.lifecycle import Clock, Event, recorded_ms
 from recordkit.domain.models import Recording
 from recordkit.domain.recordings import transition
