@@ -248,14 +248,22 @@ def test_a_restarted_server_resumes_a_scheduled_delivery(world: World, tmp_path:
     """The retry schedule lives in the row: a new supervisor (a server restarted after a crash)
     takes the recording over from its dead holder and delivers it when the retry is due."""
     from recordkit.jobs.supervisor import Supervisor
+    from recordkit.recorder.registry import RecorderRegistry
 
     rec = world.stored_recording()
     world.failures[:] = [transient()]
     first = world.delivery.attempt(rec.id)
     assert first.retry_at_ms is not None
     world.store.hold_lease(rec.id, "some-host:1", T0 - 1)  # its holder is gone, the lease lapsed
+    recorders = RecorderRegistry.from_settings(Settings(data_dir=tmp_path / "data"))  # nothing is recorded here
     supervisor = Supervisor(
-        world.store, None, world.bucket, tmp_path / "work", 3_600_000, clock=lambda: world.now, retention_every_ms=10**9
+        world.store,
+        recorders,
+        world.bucket,
+        tmp_path / "work",
+        3_600_000,
+        clock=lambda: world.now,
+        retention_every_ms=10**9,
     )
     supervisor.delivery.opener = world.open
     try:

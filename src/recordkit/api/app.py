@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,68 +17,53 @@ from recordkit.api.ratelimit import RateLimit
 from recordkit.api.recordings import file_routes, recording_routes
 from recordkit.api.routes import build_routes
 from recordkit.api.webhooks import webhook_routes
-from recordkit.blobs.bucket import LocalBucket, open_bucket, open_signer
-from recordkit.domain.models import JSONDict
+from recordkit.blobs.bucket import LocalBucket
+from recordkit.domain.ports import Store
 from recordkit.domain.recordings import RecordingOps
 from recordkit.domain.service import RecordingsService
 from recordkit.domain.webhooks import WebhooksService
 from recordkit.errors import RecordKitError
-from recordkit.jobs.delivery import RetryPolicy, probe_storage
 from recordkit.jobs.stopping import stop_task
-from recordkit.jobs.supervisor import Supervisor
-from recordkit.jobs.webhooks import WebhookDispatcher, WebhookPolicy
-from recordkit.recorder.ffmpeg import FfmpegRecorder
+from recordkit.runtime import Runtime
 from recordkit.security.netpolicy import AddressPolicy
-from recordkit.security.webhook_keys import WebhookSigner, key_path
 from recordkit.settings import Settings
-from recordkit.store.factory import open_store
+
+log = logging.getLogger("recordkit")
 
 
-def create_app(settings: Settings, store: Any = None) -> Starlette:
-    store = store if store is not None else open_store(settings)
-    service = RecordingsService(store)
-    signer = open_signer(store.cipher)
-    bucket = open_bucket(settings, signer)
-    endpoints = settings.endpoints()
-    recorder = FfmpegRecorder(settings.ffmpeg)
-    supervisor = Supervisor(
-        store,
-        recorder,
-        bucket,
-        settings.work_dir,
-        settings.download_ttl_seconds * 1000,
-        endpoints=endpoints,
-        policy=RetryPolicy.from_settings(settings),
-        retention_every_ms=int(settings.retention_interval_seconds * 1000),
-    )
-
-    def preflight(config: JSONDict) -> None:
-        probe_storage(config, endpoints)
-
+def create_app(settings: Settings, store: Store | None = None, *, runtime: Runtime | None = None) -> Starlette:
+    """The app of ``runtime`` (by default one built from ``settings``, with ``store`` if given)."""
+    runtime = runtime if runtime is not None else Runtime(settings, store=store)
+    settings = runtime.settings
+    store = runtime.store
+    service = RecordingsService(store, runtime.clock)
+    bucket = runtime.bucket
+    supervisor = runtime.supervisor
     addresses = AddressPolicy(allow_private=settings.allow_private_network)  # url, SFTP host, webhook URLs
     ops = RecordingOps(
         service,
         on_change=supervisor.poke,
-        preflight=preflight if settings.storage_preflight else None,
+        preflight=runtime.preflight if settings.storage_preflight else None,
         addresses=addresses,
     )
     local = bucket.store if isinstance(bucket, LocalBucket) else None
-    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
-    hook_signer = WebhookSigner(key_path(settings.data_dir))
-    operations = Operations(settings, store, bucket, recorder)  # /livez, /readyz, /metrics; request ids, access log
-    dispatcher = WebhookDispatcher(
-        store, hook_signer, WebhookPolicy.from_settings(settings), on_outcome=operations.webhook_outcome
-    )
+    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, runtime.signer, service.clock)
+    operations = Operations(runtime)  # /livez, /readyz, /metrics; request ids, access log
+    dispatcher = runtime.webhooks
     hooks = WebhooksService(service, store, service.clock, addresses=addresses)
-    extra += webhook_routes(service, hooks, hook_signer, settings.max_body_bytes)
+    extra += webhook_routes(service, hooks, runtime.webhook_signer, settings.max_body_bytes)
     extra += operations.routes()
+    recorders = runtime.recorders
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = None
         if settings.run_jobs:
-            if not recorder.available():
-                logging.getLogger("recordkit").warning("recordings cannot be made: %s", recorder.status())
+            for name, recorder in recorders:
+                if not recorder.available():
+                    logging.getLogger("recordkit").warning(
+                        "recordings (%s) cannot be made: %s", name, recorder.status()
+                    )
             await asyncio.to_thread(supervisor.remove_orphans)
             task = asyncio.create_task(supervisor.run())
         await dispatcher.start(settings.run_jobs)  # the webhook key is made here on first serve
@@ -112,7 +96,8 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     app.state.supervisor = supervisor
     app.state.webhooks = dispatcher
     app.state.settings = settings
-    logging.getLogger("recordkit").debug("app created for %s", settings.data_dir)
+    app.state.runtime = runtime
+    log.debug("app created for %s", settings.data_dir)
     return app
 
 

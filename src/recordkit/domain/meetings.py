@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import msgspec
 
 from recordkit.domain.models import Meeting
-from recordkit.domain.query import MeetingQuery
 from recordkit.errors import InvalidRequest
 
 MAX_TITLE: Final = 1024
@@ -152,18 +151,6 @@ class CreateMeetingBody(_Part):
     summarize_on_end: bool | None = None
     transcribe_on_end: bool | None = None
     session_keep_alive_time_in_secs: Number | None = None
-
-
-class MeetingStore(Protocol):
-    """What the meetings endpoints need from the metadata store."""
-
-    def create_meeting(self, meeting: Meeting) -> None: ...
-
-    def get_meeting(self, app_id: str, meeting_id: str) -> Meeting | None: ...
-
-    def list_meetings(self, app_id: str, query: MeetingQuery) -> tuple[list[bytes], int]:
-        """A page of meetings, each as its stored JSON rendering, newest first; and the exact total."""
-        ...
 
 
 _decoder = msgspec.json.Decoder(CreateMeetingBody)

@@ -1,14 +1,48 @@
-"""Ports: what the domain needs from the outside world, as protocols."""
+"""Ports: what the domain and the jobs need from the outside world, as protocols.
+
+The stores' (recordings, meetings, webhooks, the webhook outbox and its log) and the clock are here;
+``Store`` is what ``store.factory.open_store`` gives and what the composition root
+(``recordkit.runtime``) hands around. The others, each next to the values it speaks of:
+``OpsQueries`` (``domain/opsview.py``), ``Recorder`` (``recorder/port.py``), ``Bucket``
+(``blobs/bucket.py``), ``Destination`` (``destinations/base.py``); all are listed in
+docs/architecture.md, "Ports".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from recordkit.domain.meetings import MeetingStore
-from recordkit.domain.models import Account, App, Meeting, Principal, Recording, Webhook
+from recordkit.domain.models import (
+    Account,
+    App,
+    ClaimedDelivery,
+    DeliveryRecord,
+    Meeting,
+    Principal,
+    Recording,
+    Webhook,
+)
 from recordkit.domain.opsview import OpsQueries
-from recordkit.domain.query import Page, RecordingQuery
+from recordkit.domain.query import MeetingQuery, Page, RecordingQuery
+
+if TYPE_CHECKING:
+    from recordkit.security.cipher import SecretCipher
+
+Clock: TypeAlias = Callable[[], int]
+"""The time source: epoch milliseconds now (``domain.timefmt.now_ms``, or a test's virtual clock)."""
+
+
+class MeetingStore(Protocol):
+    """What the meetings endpoints need from the metadata store."""
+
+    def create_meeting(self, meeting: Meeting) -> None: ...
+
+    def get_meeting(self, app_id: str, meeting_id: str) -> Meeting | None: ...
+
+    def list_meetings(self, app_id: str, query: MeetingQuery) -> tuple[list[bytes], int]:
+        """A page of meetings, each as its stored JSON rendering, newest first; and the exact total."""
+        ...
 
 
 class RecordingStore(MeetingStore, Protocol):
@@ -111,4 +145,52 @@ class WebhookStore(Protocol):
 
     def delete_webhook(self, app_id: str, webhook_id: str) -> Webhook | None:
         """Remove it and cancel its pending deliveries; the removed webhook, or None."""
+        ...
+
+
+class Outbox(Protocol):
+    """The webhook deliveries the store queued, as the dispatcher (``jobs/webhooks.py``) sends them."""
+
+    def claim_deliveries(
+        self,
+        owner: str,
+        now: int,
+        lease_ms: int,
+        limit: int,
+        *,
+        per_webhook: int = ...,
+        room: dict[str, int] | None = ...,
+        skip: frozenset[int] = ...,
+    ) -> list[ClaimedDelivery]: ...
+
+    def record_attempt(
+        self, seq: int, owner: str, *, status: str, next_ms: int, code: int | None, error: str | None, now: int
+    ) -> bool: ...
+
+    def release_deliveries(self, owner: str) -> int: ...
+
+    def prune_deliveries(self, before_ms: int, batch: int = ...) -> int: ...
+
+
+class DeliveryLog(Protocol):
+    """The operator's side of the outbox (``recordkit webhooks deliveries | redeliver``)."""
+
+    def list_deliveries(
+        self,
+        *,
+        webhook_id: str | None = None,
+        statuses: Iterable[str] = (),
+        recording_id: str | None = None,
+        limit: int = 50,
+    ) -> list[DeliveryRecord]: ...
+
+    def redeliver(self, delivery_id: str, now: int) -> DeliveryRecord: ...
+
+
+class Store(RecordingStore, WebhookStore, Outbox, DeliveryLog, Protocol):
+    """One metadata store, all of it: what ``open_store`` returns (SQLite or PostgreSQL)."""
+
+    @property
+    def cipher(self) -> SecretCipher:
+        """The secrets' cipher (the download links' signing keys derive from it)."""
         ...

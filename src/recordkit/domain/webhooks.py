@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import msgspec
 
 from recordkit.domain.ids import check_uuid, new_uuid
+from recordkit.domain.models import ClaimedDelivery as ClaimedDelivery  # re-exported: their home was here
+from recordkit.domain.models import DeliveryRecord as DeliveryRecord
 from recordkit.domain.models import Principal, Webhook
 from recordkit.domain.render import number
 from recordkit.domain.timefmt import format_ms, now_ms
@@ -295,42 +297,6 @@ class WebhooksService:
 # -- deliveries ----------------------------------------------------------------------------------
 
 DELIVERY_STATUSES: Final = ("pending", "delivered", "failed", "dead", "cancelled")
-
-
-class ClaimedDelivery(msgspec.Struct, frozen=True):
-    """A delivery leased to one process for one attempt, with what its body is made of."""
-
-    seq: int
-    id: str  # the rtk-uuid header: the same on every attempt
-    webhook_id: str
-    url: str
-    event: str
-    subject: str  # the recording id
-    attempts: int  # made before this one
-    wire: bytes
-    meeting: bytes | None
-    meeting_id: str | None
-    app_id: str
-    app_name: str
-    budget_from: int = 0  # ``attempts`` when the current budget began (a redelivery starts a new one)
-
-
-class DeliveryRecord(msgspec.Struct, frozen=True):
-    """One line of the delivery log (``recordkit webhooks deliveries``)."""
-
-    id: str
-    webhook_id: str
-    event: str
-    event_status: str | None
-    recording_id: str
-    status: str
-    attempts: int
-    last_code: int | None
-    last_error: str | None
-    next_ms: int | None  # when the next attempt is due (pending only)
-    created_ms: int
-    updated_ms: int
-    delivered_ms: int | None
 
 
 def render_payload(claimed: ClaimedDelivery) -> bytes:

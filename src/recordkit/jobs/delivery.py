@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -39,9 +38,11 @@ from recordkit.destinations.factory import open_destination
 from recordkit.domain.endpoints import Endpoints
 from recordkit.domain.lifecycle import Event
 from recordkit.domain.models import JSONDict, Recording
+from recordkit.domain.ports import Clock, RecordingStore
 from recordkit.domain.recordings import bucket_enabled, transition
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Conflict, InvalidRequest, RecordKitError, Unavailable
+from recordkit.settings import Settings
 
 log = logging.getLogger("recordkit.delivery")
 
@@ -64,7 +65,7 @@ class RetryPolicy:
         return step / 2 + jitter
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RetryPolicy:
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(
             attempts=settings.upload_attempts,
             base_seconds=settings.upload_retry_base_seconds,
@@ -113,14 +114,14 @@ class Delivery:
 
     def __init__(
         self,
-        store: Any,
+        store: RecordingStore,
         bucket: Bucket,
         *,
         work_dir: Path,
         download_ttl_ms: int,
         endpoints: Endpoints | None = None,
         policy: RetryPolicy | None = None,
-        clock: Callable[[], int] = now_ms,
+        clock: Clock = now_ms,
         opener: Callable[..., Destination] = open_destination,
     ) -> None:
         self.store = store

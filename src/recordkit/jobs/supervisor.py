@@ -23,7 +23,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -32,12 +31,15 @@ from recordkit.blobs.keys import object_key
 from recordkit.domain.endpoints import Endpoints
 from recordkit.domain.lifecycle import Clock, Event, recorded_ms
 from recordkit.domain.models import Recording
+from recordkit.domain.ports import Clock as ClockPort
+from recordkit.domain.ports import RecordingStore
 from recordkit.domain.recordings import transition
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Conflict, RecordKitError
 from recordkit.jobs.delivery import Delivery, RetryPolicy, stored_files
 from recordkit.leases import owner_id
-from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError, Watermark
+from recordkit.recorder.port import MediaInfo, MediaSpec, Recorder, RecorderError, SegmentHandle, Watermark
+from recordkit.recorder.registry import RecorderRegistry
 
 log = logging.getLogger("recordkit.supervisor")
 
@@ -51,7 +53,8 @@ class Live:
     """This process's recorder for one recording."""
 
     spec: MediaSpec
-    segment: Any = None  # the running segment handle, or None while paused
+    recorder: Recorder  # the one the registry chose for it: it ends the segments it started
+    segment: SegmentHandle | None = None  # the running segment, or None while paused
     paths: list[Path] = field(default_factory=list)
 
 
@@ -85,19 +88,19 @@ def media_spec(rec: Recording) -> MediaSpec:
 class Supervisor:
     def __init__(
         self,
-        store: Any,
-        recorder: Any,
+        store: RecordingStore,
+        recorders: RecorderRegistry,
         bucket: Bucket,
         work_dir: Path,
         download_ttl_ms: int,
         *,
         endpoints: Endpoints | None = None,
         policy: RetryPolicy | None = None,
-        clock: Any = now_ms,
+        clock: ClockPort = now_ms,
         retention_every_ms: int = RETENTION_EVERY_MS,
     ) -> None:
         self.store = store
-        self.recorder = recorder
+        self.recorders = recorders
         self.bucket = bucket
         self.work_dir = work_dir
         self.download_ttl_ms = download_ttl_ms
@@ -168,7 +171,7 @@ class Supervisor:
             for live in self.live.values():
                 if live.segment is not None:
                     with contextlib.suppress(Exception):
-                        self.recorder.stop_segment(live.segment)
+                        live.recorder.stop_segment(live.segment)
         self._uploads.shutdown(wait=False, cancel_futures=True)  # unfinished uploads resume after a restart
 
     def tick(self) -> None:
@@ -209,7 +212,7 @@ class Supervisor:
             if live.segment is None:
                 self._new_segment(rec, live)
             elif not live.segment.running():
-                log.warning("recording %s: %s", rec.id, self.recorder.failure(live.segment))
+                log.warning("recording %s: %s", rec.id, live.recorder.failure(live.segment))
                 live.segment = None
                 self._change(rec.id, Event.STOP, internal=True)
                 return
@@ -221,7 +224,7 @@ class Supervisor:
         if rec.status == "PAUSED":
             assert live is not None
             if live.segment is not None:
-                self.recorder.stop_segment(live.segment)
+                live.recorder.stop_segment(live.segment)
                 live.segment = None
             return
         if rec.status == "UPLOADING":
@@ -231,8 +234,8 @@ class Supervisor:
         return self.work_dir / rec_id
 
     def _start(self, rec: Recording) -> None:
-        live = Live(spec=media_spec(rec))
         try:
+            live = Live(spec=media_spec(rec), recorder=self.recorders.for_recording(rec))
             self._new_segment(rec, live)
         except RecorderError as exc:
             log.error("recording %s: recorder could not start: %s", rec.id, exc)
@@ -245,7 +248,7 @@ class Supervisor:
 
     def _new_segment(self, rec: Recording, live: Live) -> None:
         path = self._dir(rec.id) / f"segment-{len(self._segments(rec.id)) + 1:04d}.mkv"
-        live.segment = self.recorder.start_segment(live.spec, path)
+        live.segment = live.recorder.start_segment(live.spec, path)
         live.paths.append(path)
 
     def _segments(self, rec_id: str) -> list[Path]:
@@ -283,17 +286,18 @@ class Supervisor:
             return  # stored since this tick read it
         live = self.live.pop(rec.id, None)
         if live is not None and live.segment is not None:
-            self.recorder.stop_segment(live.segment)
+            live.recorder.stop_segment(live.segment)
         spec = live.spec if live is not None else media_spec(rec)
+        recorder = live.recorder if live is not None else None  # None: the registry's, at the upload
         self._uploading.add(rec.id)
         try:
-            self._uploads.submit(self._upload_files, fresh, spec)
+            self._uploads.submit(self._upload_files, fresh, spec, recorder)
         except RuntimeError:  # shutting down: the next start uploads it
             self._uploading.discard(rec.id)
 
-    def _upload_files(self, rec: Recording, spec: MediaSpec) -> None:
+    def _upload_files(self, rec: Recording, spec: MediaSpec, recorder: Recorder | None) -> None:
         try:
-            if not stored_files(rec) and not self._join_and_store(rec, spec):
+            if not stored_files(rec) and not self._join_and_store(rec, spec, recorder):
                 return
             self.delivery.attempt(rec.id)
             self._unexpected.pop(rec.id, None)
@@ -310,12 +314,13 @@ class Supervisor:
         finally:
             self._uploading.discard(rec.id)  # after the status was written
 
-    def _join_and_store(self, rec: Recording, spec: MediaSpec) -> bool:
+    def _join_and_store(self, rec: Recording, spec: MediaSpec, recorder: Recorder | None) -> bool:
         """Join the segments and put the files in the bucket; True once they are there (and noted)."""
         segments = self._segments(rec.id)
         base = Path(rec.output_file_name or rec.id).stem
         try:
-            outputs = self.recorder.finalize(spec, segments, self._dir(rec.id) / "out", base)
+            joiner = recorder if recorder is not None else self.recorders.for_recording(rec)
+            outputs = joiner.finalize(spec, segments, self._dir(rec.id) / "out", base)
         except (RecorderError, OSError) as exc:
             log.error("recording %s: upload failed: %s", rec.id, exc)
             self._finish_failed(rec.id, str(exc))
@@ -388,7 +393,7 @@ class Supervisor:
     def _drop(self, rec_id: str) -> None:
         live = self.live.pop(rec_id, None)
         if live is not None and live.segment is not None:
-            self.recorder.stop_segment(live.segment)
+            live.recorder.stop_segment(live.segment)
 
     # -- retention and orphans ------------------------------------------------------------------
 

@@ -28,16 +28,18 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
+from recordkit.domain.ports import Clock, Outbox
 from recordkit.domain.timefmt import now_ms
 from recordkit.domain.webhooks import ClaimedDelivery, render_payload
 from recordkit.jobs.stopping import stop_task
 from recordkit.leases import owner_id
 from recordkit.security.netpolicy import AddressPolicy, Pinned
 from recordkit.security.webhook_keys import WebhookSigner
+from recordkit.settings import Settings
 
 log = logging.getLogger("recordkit.webhooks")
 
@@ -73,7 +75,7 @@ class WebhookPolicy:
         return min(self.max_seconds, step * (1.0 + 0.25 * draw))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> WebhookPolicy:
+    def from_settings(cls, settings: Settings) -> WebhookPolicy:
         return cls(
             attempts=settings.webhook_max_attempts,
             base_seconds=settings.webhook_retry_base_seconds,
@@ -109,30 +111,6 @@ def judge(
     return Outcome("pending", now + int(policy.delay(used) * 1000), code, reason)
 
 
-class Outbox(Protocol):
-    """What the dispatcher needs from the store (``SqliteWebhooks``)."""
-
-    def claim_deliveries(
-        self,
-        owner: str,
-        now: int,
-        lease_ms: int,
-        limit: int,
-        *,
-        per_webhook: int = ...,
-        room: dict[str, int] | None = ...,
-        skip: frozenset[int] = ...,
-    ) -> list[ClaimedDelivery]: ...
-
-    def record_attempt(
-        self, seq: int, owner: str, *, status: str, next_ms: int, code: int | None, error: str | None, now: int
-    ) -> bool: ...
-
-    def release_deliveries(self, owner: str) -> int: ...
-
-    def prune_deliveries(self, before_ms: int, batch: int = ...) -> int: ...
-
-
 @dataclass(frozen=True)
 class Ready:
     claimed: ClaimedDelivery
@@ -148,7 +126,7 @@ class WebhookDispatcher:
         signer: WebhookSigner,
         policy: WebhookPolicy | None = None,
         *,
-        clock: Any = now_ms,
+        clock: Clock = now_ms,
         transport: httpx.AsyncBaseTransport | None = None,
         concurrency: int = CONCURRENCY,
         per_webhook: int = PER_WEBHOOK,
@@ -177,7 +155,7 @@ class WebhookDispatcher:
     async def start(self, run: bool = True) -> None:
         """Make sure the signing key exists (first serve), then send in the background if ``run``."""
         await asyncio.to_thread(self.signer.load)
-        if run and hasattr(self.store, "claim_deliveries"):  # a store without an outbox sends nothing
+        if run:
             self._stopping = False
             self._task = asyncio.create_task(self.run())
 

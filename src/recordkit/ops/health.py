@@ -8,8 +8,10 @@ Five checks, each cheap enough for a probe every few seconds:
   rolling upgrade, is reported but ready: migrations only add).
 - ``bucket``: the local bucket folder takes a file (written and removed), or the S3 bucket answers
   a HEAD with the configured credentials (remembered for ``remote_cache_seconds``).
-- ``recorder``: the recorder can run (an ffmpeg was found: RECORDKIT_FFMPEG, the PATH, or the
-  ``imageio-ffmpeg`` wheel); when it cannot, the detail names what is missing and how to get it.
+- ``recorder``: the default recorder can run (the test card: an ffmpeg was found, RECORDKIT_FFMPEG,
+  the PATH, or the ``imageio-ffmpeg`` wheel); when it cannot, the detail names what is missing and
+  how to get it. Each other registered recorder (``recorder/registry.py``) adds a check
+  ``recorder <name>`` of its own.
 - ``data_dir``: the data dir takes a file and has at least ``MIN_FREE_BYTES`` free (recordings are
   written there while they are live, whatever the bucket).
 """
@@ -23,20 +25,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from recordkit.blobs.bucket import LocalBucket, S3Bucket
 from recordkit.domain.opsview import OpsQueries
 from recordkit.errors import RecordKitError
 
+if TYPE_CHECKING:
+    from recordkit.blobs.bucket import Bucket
+    from recordkit.recorder.registry import RecorderRegistry
+
 REMOTE_CACHE_SECONDS = 10.0
 MIN_FREE_BYTES = 256 * 1024 * 1024  # below this the data dir counts as full: a live recording needs room
-
-
-class RecorderStatus(Protocol):
-    def available(self) -> bool: ...
-
-    def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,16 @@ class Readiness:
     def __init__(
         self,
         queries: OpsQueries | None,
-        bucket: Any,
+        bucket: Bucket | None,
         *,
-        recorder: RecorderStatus | None = None,
+        recorders: RecorderRegistry | None = None,
         data_dir: Path | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
         remote_cache_seconds: float = REMOTE_CACHE_SECONDS,
     ) -> None:
         self.queries = queries
         self.bucket = bucket
-        self.recorder = recorder
+        self.recorders = recorders
         self.data_dir = data_dir
         self.min_free_bytes = min_free_bytes
         self.remote_cache_seconds = remote_cache_seconds
@@ -89,12 +89,15 @@ class Readiness:
         self._remote: tuple[float, Check] | None = None
 
     def check(self) -> Report:
-        return Report((*self._store(), self._bucket(), self._recorder(), self._data_dir()))
+        return Report((*self._store(), self._bucket(), *self._recorders(), self._data_dir()))
 
-    def _recorder(self) -> Check:
-        if self.recorder is None:
-            return Check("recorder", True, "not checked")
-        return Check("recorder", self.recorder.available(), self.recorder.status())
+    def _recorders(self) -> tuple[Check, ...]:
+        if self.recorders is None:
+            return (Check("recorder", True, "not checked"),)
+        return tuple(
+            Check("recorder" if name == self.recorders.default else f"recorder {name}", rec.available(), rec.status())
+            for name, rec in self.recorders
+        )
 
     def _data_dir(self) -> Check:
         if self.data_dir is None:

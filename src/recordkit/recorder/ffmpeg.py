@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recordkit.recorder.binaries import Ffmpeg, find_ffmpeg
-from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError
+from recordkit.recorder.port import MediaInfo, MediaSpec, RecorderError, SegmentHandle
 
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _OUT_TIME = re.compile(rb"out_time_us=(\d+)")
@@ -63,6 +63,13 @@ class FfmpegSegment:
 
     def running(self) -> bool:
         return self.process.poll() is None
+
+
+def _own(handle: SegmentHandle) -> FfmpegSegment:
+    """The supervisor hands a segment back to the recorder that made it."""
+    if not isinstance(handle, FfmpegSegment):
+        raise TypeError(f"not an ffmpeg segment: {handle!r}")
+    return handle
 
 
 class FfmpegRecorder:
@@ -125,8 +132,8 @@ class FfmpegRecorder:
             raise RecorderError(f"{self.ffmpeg} could not start: {exc.strerror or exc}") from None
         return FfmpegSegment(process=process, path=path)
 
-    def stop_segment(self, handle: FfmpegSegment) -> None:
-        process = handle.process
+    def stop_segment(self, handle: SegmentHandle) -> None:
+        process = _own(handle).process
         if process.poll() is None:
             process.send_signal(signal.SIGINT)  # ffmpeg finishes the file on SIGINT
             try:
@@ -137,12 +144,13 @@ class FfmpegRecorder:
         if process.stderr is not None:
             process.stderr.close()
 
-    def failure(self, handle: FfmpegSegment) -> str:
+    def failure(self, handle: SegmentHandle) -> str:
         """Why a segment ended by itself (the encoder's last words)."""
-        if handle.process.stderr is None or handle.process.stderr.closed:
-            return f"recorder exited with status {handle.process.returncode}"
-        tail = handle.process.stderr.read()[-300:].decode("utf-8", "replace").strip()
-        return f"recorder exited with status {handle.process.returncode}: {tail}" if tail else "recorder exited"
+        process = _own(handle).process
+        if process.stderr is None or process.stderr.closed:
+            return f"recorder exited with status {process.returncode}"
+        tail = process.stderr.read()[-300:].decode("utf-8", "replace").strip()
+        return f"recorder exited with status {process.returncode}: {tail}" if tail else "recorder exited"
 
     # -- finishing ---------------------------------------------------------------------------
 

@@ -64,12 +64,26 @@ class RecorderError(Exception):
 
 
 class Recorder(Protocol):
+    """One way of making media. The registry (``recorder/registry.py``) holds them by name."""
+
+    def available(self) -> bool:
+        """Whether recordings can be made now (``/readyz``, ``recordkit doctor``)."""
+        ...
+
+    def status(self) -> str:
+        """What makes the recordings, or, when nothing can, what is missing and how to get it."""
+        ...
+
     def start_segment(self, spec: MediaSpec, path: Path) -> SegmentHandle:
         """Begin writing one segment; raise ``RecorderError`` when the source cannot start."""
         ...
 
     def stop_segment(self, handle: SegmentHandle) -> None:
-        """End a segment cleanly (the file stays readable)."""
+        """End a segment cleanly (the file stays readable); ``handle`` is one this recorder made."""
+        ...
+
+    def failure(self, handle: SegmentHandle) -> str:
+        """Why a segment ended by itself (``handle`` stopped running without being asked)."""
         ...
 
     def finalize(self, spec: MediaSpec, segments: list[Path], out_dir: Path, base_name: str) -> dict[str, MediaInfo]:
