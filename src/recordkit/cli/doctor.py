@@ -1,9 +1,9 @@
 """``recordkit doctor``: can this machine serve and record? What is missing, and how to get it.
 
-Checks, in order: the recorder's ffmpeg (and its version), the packages each destination and the
-PostgreSQL store need, the data dir (writable, free space), the database (reachable, migrated) and
-the port ``serve`` would listen on. Nothing is created or changed: a data dir or database that does
-not exist yet is reported as made by the first ``recordkit serve``.
+Checks, in order: the recorder's ffmpeg (and its version), each registered recorder, the packages
+each destination and the PostgreSQL store need, the data dir (writable, free space), the database
+(reachable, migrated) and the port ``serve`` would listen on. Nothing is created or changed: a data
+dir or database that does not exist yet is reported as made by the first ``recordkit serve``.
 
 Exit status 0 when every check passes, 1 otherwise; ``--json`` prints
 ``{"ok": bool, "checks": [{"name", "ok", "detail", "fix"}]}``.
@@ -84,6 +84,22 @@ def check_ffmpeg(settings: Settings) -> Finding:
     return Finding("ffmpeg", True, f"{found.describe()}, version {version}")
 
 
+def check_recorders(settings: Settings) -> list[Finding]:
+    """Each registered recorder (``recorder/registry.py``): can it make recordings here?"""
+    from recordkit.runtime import Runtime
+
+    recorders = Runtime(settings).recorders
+    out = []
+    for name, recorder in recorders:
+        role = "the default" if name == recorders.default else "named in a recording's config"
+        if recorder.available():
+            out.append(Finding(f"recorder {name}", True, f"{role}: {recorder.status()}"))
+        else:
+            fix = "make it available (the test card: see the ffmpeg check)"
+            out.append(Finding(f"recorder {name}", False, f"{role}: {recorder.status()}", fix))
+    return out
+
+
 def check_packages() -> list[Finding]:
     out = []
     for needed_by, module, dist in PACKAGES:
@@ -113,10 +129,11 @@ def check_database(settings: Settings) -> Finding:
     if settings.database_url is None and not settings.database_path.exists():
         return Finding("database", True, f"SQLite {settings.database_path}: not made yet (recordkit serve makes it)")
     from recordkit.ops.health import Readiness
-    from recordkit.store.factory import open_store
+    from recordkit.runtime import Runtime
 
+    runtime = Runtime(settings)
     try:
-        store = open_store(settings)
+        store = runtime.store
     except Exception as exc:
         return Finding(
             "database", False, f"cannot open: {_reason(exc)}", "check --database-url / RECORDKIT_DATABASE_URL"
@@ -124,7 +141,7 @@ def check_database(settings: Settings) -> Finding:
     try:
         report = Readiness(store.ops_queries(), None).check()
     finally:
-        store.close()
+        runtime.close()
     database, migrations = report.checks[0], report.checks[1]
     if not database.ok:
         return Finding("database", False, database.detail, "check --database-url / RECORDKIT_DATABASE_URL")
@@ -152,6 +169,7 @@ def _reason(exc: BaseException) -> str:
 def run_checks(settings: Settings) -> list[Finding]:
     return [
         check_ffmpeg(settings),
+        *check_recorders(settings),
         *check_packages(),
         check_data_dir(settings.data_dir),
         check_database(settings),

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -29,6 +29,10 @@ from recordkit.distribution import DISTRIBUTION
 from recordkit.domain.models import PERMISSIONS
 from recordkit.errors import RecordKitError
 from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from recordkit.domain.ports import Store
+    from recordkit.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,10 +65,15 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _store(data_dir: Path) -> Any:
-    from recordkit.store.factory import open_store
+def _runtime(**given: Any) -> Runtime:
+    """The composition root for this command's settings (each part built when first used)."""
+    from recordkit.runtime import Runtime
 
-    return open_store(command_settings(data_dir=data_dir))
+    return Runtime(command_settings(**given))
+
+
+def _store(data_dir: Path) -> Store:
+    return _runtime(data_dir=data_dir).store
 
 
 def _emit(as_json: bool, payload: dict[str, Any], human: str) -> None:
@@ -154,20 +163,21 @@ def serve(
         allow_private_network=allow_private_network,
     )
     from recordkit.cli.server import listen, run_server
-    from recordkit.store.factory import open_store
+    from recordkit.runtime import Runtime
 
     with listen(settings) as listener:  # first: a port in use stops here, before anything is made
-        store = open_store(settings)
+        runtime = Runtime(settings)  # the workers build their own (api.app.worker_app)
         try:
+            store = runtime.store
             if not store.has_accounts():
                 account, app, token = _bootstrap(store)
                 _print_welcome(settings, account, app, token)
         finally:
-            store.close()
+            runtime.close()
         run_server(settings, listener)
 
 
-def _bootstrap(store: Any) -> tuple[str, str, str]:
+def _bootstrap(store: Store) -> tuple[str, str, str]:
     account = store.create_account()
     app = store.create_app(account.id, "default")
     _, token = store.create_token(account.id, "Realtime Admin")
@@ -362,11 +372,10 @@ def import_cmd(data_dir: Path, as_json: bool, file: Path, account_id: str, app_i
     """Load recordings from JSON Lines or a whole list response (the list endpoint's shape)."""
     import time
 
-    from recordkit.store.factory import open_store
-
-    settings = command_settings(data_dir=data_dir)
-    store = open_store(settings)
+    runtime = _runtime(data_dir=data_dir)
+    settings = runtime.settings
     try:
+        store = runtime.store
         found = store.get_app(app_id)
         if found is None or found.account_id != account_id:
             raise click.ClickException(f"app {app_id} not found in account {account_id}")
@@ -375,7 +384,7 @@ def import_cmd(data_dir: Path, as_json: bool, file: Path, account_id: str, app_i
         report = _run_import(store, file, found.id, show=show, batch_size=settings.import_batch)
         elapsed = time.perf_counter() - started
     finally:
-        store.close()
+        runtime.close()
     for name in report.swept:
         click.echo(f"removed {name}: the scratch folder of an import that was killed", err=True)
     if report.errors:
@@ -436,25 +445,15 @@ def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, pu
     import threading
     import time
 
-    from recordkit.blobs.bucket import open_bucket, open_signer
     from recordkit.domain.timefmt import now_ms
-    from recordkit.jobs.delivery import Delivery, RetryPolicy
     from recordkit.jobs.supervisor import LEASE_MS
     from recordkit.leases import owner_id
-    from recordkit.store.factory import open_store
 
-    settings = command_settings(data_dir=data_dir, public_url=public_url)
-    store = open_store(settings)
+    runtime = _runtime(data_dir=data_dir, public_url=public_url)
+    store = runtime.store
     stop = threading.Event()
     try:
-        delivery = Delivery(
-            store,
-            open_bucket(settings, open_signer(store.cipher)),
-            work_dir=settings.work_dir,
-            download_ttl_ms=settings.download_ttl_seconds * 1000,
-            endpoints=settings.endpoints(),
-            policy=RetryPolicy.from_settings(settings),
-        )
+        delivery = runtime.delivery()
         owner = owner_id()
         if store.recording_by_id(recording_id) is None:
             raise click.ClickException(f"recording {recording_id} not found")
@@ -476,7 +475,7 @@ def recordings_retry_upload(data_dir: Path, as_json: bool, recording_id: str, pu
         final = store.recording_by_id(recording_id)
     finally:
         stop.set()
-        store.close()
+        runtime.close()
     assert final is not None
     delivered = dict(outcome.delivered or {})
     payload = {

@@ -218,16 +218,16 @@ def _archiver(
     since: datetime | None,
     as_json: bool,
 ) -> Any:
-    from recordkit.blobs.bucket import open_bucket, open_signer
     from recordkit.domain.ids import check_account_id, check_app_id
     from recordkit.errors import RecordKitError
-    from recordkit.store.factory import open_store
+    from recordkit.runtime import Runtime
     from recordkit.sync.archiver import Archiver, Source, Target, ensure_target
     from recordkit.sync.state import SyncState
 
     # Reach the upstream app first: bad credentials or an unknown app stop here, before anything is created.
     client.realtime_kit.recordings.get_recordings(app, account_id=account, per_page=1)
-    store = open_store(settings)
+    runtime = Runtime(settings)
+    store = runtime.store
     try:
         target_app = check_app_id(to_app or app)
         existing = store.get_app(target_app)
@@ -242,7 +242,7 @@ def _archiver(
                 f"make a token with: {shlex.join(hint)}",
                 err=True,
             )
-        bucket = open_bucket(settings, open_signer(store.cipher))
+        bucket = runtime.bucket
     except RecordKitError as exc:
         store.close()
         raise click.ClickException(exc.message) from None

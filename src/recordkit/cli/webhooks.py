@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,9 @@ from recordkit.domain.timefmt import format_opt, now_ms
 from recordkit.domain.webhooks import DELIVERY_STATUSES, DeliveryRecord
 from recordkit.errors import RecordKitError
 from recordkit.settings import DEFAULT_DATA_DIR, SettingsError
+
+if TYPE_CHECKING:
+    from recordkit.domain.ports import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,14 +54,11 @@ def _errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _store(data_dir: Path) -> Any:
-    from recordkit.store.factory import open_store
+def _store(data_dir: Path) -> Store:
+    """The store of the composition root (both stores keep webhooks and their delivery log)."""
+    from recordkit.runtime import Runtime
 
-    store = open_store(command_settings(data_dir=data_dir))
-    if not hasattr(store, "list_deliveries"):
-        store.close()
-        raise click.ClickException("webhooks are kept by the SQLite store only (RECORDKIT_DATABASE_URL is set)")
-    return store
+    return Runtime(command_settings(data_dir=data_dir)).store
 
 
 def delivery_json(d: DeliveryRecord) -> dict[str, Any]:

@@ -54,8 +54,16 @@ class RecordingStore(MeetingStore, Protocol):
 
     def get_account(self, account_id: str) -> Account | None: ...
 
+    def has_accounts(self) -> bool:
+        """Whether any account exists (``recordkit serve`` makes the first one)."""
+        ...
+
     def create_app(self, account_id: str, name: str, app_id: str | None = None) -> App:
         """A new app; with ``app_id``, that id (an archive keeps its source's ids)."""
+        ...
+
+    def set_app_recording_config(self, app_id: str, config: dict[str, Any] | None) -> None:
+        """The app's default recording config (``recordkit app config``); None clears it."""
         ...
 
     def get_app(self, app_id: str) -> App | None: ...
@@ -138,6 +146,10 @@ class WebhookStore(Protocol):
     def list_webhooks(self, app_id: str) -> list[Webhook]: ...
 
     def get_webhook(self, app_id: str, webhook_id: str) -> Webhook | None: ...
+
+    def webhook_by_id(self, webhook_id: str) -> Webhook | None:
+        """A webhook by its id alone, whatever its app (the operator's commands)."""
+        ...
 
     def save_webhook(self, hook: Webhook) -> bool:
         """Replace the stored webhook of that id (False if it is gone)."""
