@@ -1,7 +1,9 @@
 """The one error tree of RecordKit.
 
 Domain code raises these; the HTTP layer maps them to status codes and envelopes in one place
-(``recordkit.api.errors``); the CLI prints their message. Nothing here knows about HTTP.
+(``recordkit.api.errors.STATUSES``, which ``recordkit storage check --json`` reads too); the CLI
+prints their message. Nothing here knows about HTTP: the numbers below say what the table maps
+each to.
 
     RecordKitError
     ├── InvalidRequest      bad input (400)
@@ -23,35 +25,33 @@ from __future__ import annotations
 class RecordKitError(Exception):
     """Base of every error RecordKit raises on purpose."""
 
-    status = 500
-
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
 class InvalidRequest(RecordKitError):
-    status = 400
+    """Bad input: the message names the field."""
 
 
 class PayloadTooLarge(InvalidRequest):
-    status = 413
+    """A body over the size limit."""
 
 
 class Unauthenticated(RecordKitError):
-    status = 401
+    """No credentials, or unknown ones."""
 
 
 class Forbidden(RecordKitError):
-    status = 403
+    """Valid credentials that are not allowed this."""
 
 
 class NotFound(RecordKitError):
-    status = 404
+    """An unknown app, meeting, recording, webhook or route."""
 
 
 class MethodNotAllowed(RecordKitError):
-    status = 405
+    """A method the path does not take; ``allow`` lists those it does."""
 
     def __init__(self, message: str, *, allow: list[str] | None = None) -> None:
         super().__init__(message)
@@ -61,19 +61,17 @@ class MethodNotAllowed(RecordKitError):
 class Conflict(RecordKitError):
     """A conflict; ``retryable`` False tells SDKs not to retry (``x-should-retry: false``)."""
 
-    status = 409
-
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
 class Gone(RecordKitError):
-    status = 410
+    """Expired (a download link, a file past its retention)."""
 
 
 class TooManyRequests(RecordKitError):
-    status = 429
+    """A rate limit; ``retry_after`` in seconds."""
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
@@ -81,8 +79,8 @@ class TooManyRequests(RecordKitError):
 
 
 class NotImplementedYet(RecordKitError):
-    status = 501
+    """A RealtimeKit path RecordKit does not serve."""
 
 
 class Unavailable(RecordKitError):
-    status = 503
+    """A dependency (the database, a bucket, a destination) is down."""

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recordkit.api.errors import status_of
 from recordkit.blobs.keys import object_key
 from recordkit.domain import lifecycle
 from recordkit.domain.lifecycle import Clock, Event, apply, next_status, recorded_ms
@@ -96,7 +97,7 @@ def test_forbidden_pair_is_a_conflict_that_is_not_retryable(pair: tuple[str, Eve
     with pytest.raises(Conflict) as raised:
         apply(status, event, clock_for(status), NOW)
     assert raised.value.retryable is False
-    assert raised.value.status == 409
+    assert status_of(raised.value) == 409
     assert status in raised.value.message
     with pytest.raises(Conflict):
         next_status(status, event)

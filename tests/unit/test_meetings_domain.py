@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from recordkit.api.errors import status_of
 from recordkit.domain import render
 from recordkit.domain.meetings import CreateMeetingBody, new_meeting, parse_create_meeting
 from recordkit.errors import InvalidRequest
@@ -67,7 +68,7 @@ def refused(body: Any, field: str, *needles: str) -> str:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with pytest.raises(InvalidRequest) as info:
         parse_create_meeting(raw)
-    assert info.value.status == 400
+    assert status_of(info.value) == 400
     message = info.value.message
     assert message.startswith((f"{field}:", f"{field} is required")), message
     for needle in needles:

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from recordkit.api.errors import status_of
 from recordkit.domain.query import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
@@ -35,7 +36,7 @@ def parse(qs: str) -> RecordingQuery:
 def refused(qs: str, field: str) -> str:
     with pytest.raises(InvalidRequest) as info:
         parse(qs)
-    assert info.value.status == 400
+    assert status_of(info.value) == 400
     assert info.value.message.startswith(f"{field}:"), info.value.message
     return info.value.message
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from recordkit.api.errors import status_of
 from recordkit.domain.meetings import RecordingConfig, validate_recording_config
 from recordkit.domain.recordings import (
     StartRecordingBody,
@@ -45,7 +46,7 @@ def start(app: dict[str, Any] | None = None, meeting: dict[str, Any] | None = No
 def test_an_incomplete_storage_config_is_a_400_naming_the_field(storage: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequest) as raised:
         start(storage_config=storage)
-    assert raised.value.status == 400
+    assert status_of(raised.value) == 400
     assert raised.value.message.startswith(field), raised.value.message
 
 

@@ -9,11 +9,50 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordkit.api import wire
-from recordkit.errors import Conflict, MethodNotAllowed, RecordKitError, TooManyRequests, Unauthenticated
+from recordkit.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedYet,
+    PayloadTooLarge,
+    RecordKitError,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+)
 
 log = logging.getLogger("recordkit.api")
 
 JSON = "application/json"
+
+# The one table: an error class -> its HTTP status. A class not listed takes its nearest listed
+# base's (the MRO is walked), so a new subclass needs no entry unless its status differs.
+STATUSES: dict[type[RecordKitError], int] = {
+    RecordKitError: 500,
+    InvalidRequest: 400,
+    PayloadTooLarge: 413,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    Gone: 410,
+    TooManyRequests: 429,
+    NotImplementedYet: 501,
+    Unavailable: 503,
+}
+
+
+def status_of(exc: RecordKitError) -> int:
+    """The HTTP status of ``exc`` (also what ``recordkit storage check --json`` prints)."""
+    for cls in type(exc).__mro__:
+        status = STATUSES.get(cls)
+        if status is not None:
+            return status
+    return 500
 
 
 def error_response(exc: RecordKitError) -> Response:
@@ -26,7 +65,8 @@ def error_response(exc: RecordKitError) -> Response:
         headers["retry-after"] = str(exc.retry_after)
     if isinstance(exc, MethodNotAllowed) and exc.allow:
         headers["allow"] = ", ".join(exc.allow)
-    return Response(wire.error(exc.status, exc.message), status_code=exc.status, media_type=JSON, headers=headers)
+    status = status_of(exc)
+    return Response(wire.error(status, exc.message), status_code=status, media_type=JSON, headers=headers)
 
 
 async def on_recordkit_error(request: Request, exc: Exception) -> Response:

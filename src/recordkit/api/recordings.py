@@ -18,6 +18,7 @@ from recordkit.blobs.local import LocalBlobStore
 from recordkit.blobs.signing import FILES_PATH, UrlSigner
 from recordkit.domain import render
 from recordkit.domain.models import Principal, Recording
+from recordkit.domain.ports import Clock
 from recordkit.domain.recordings import ActionBody, RecordingOps, StartRecordingBody, StartTrackBody
 from recordkit.errors import Forbidden, Gone, NotFound
 
@@ -101,7 +102,7 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
     ]
 
 
-def file_routes(bucket: LocalBlobStore | None, signer: UrlSigner, clock: Any) -> list[BaseRoute]:
+def file_routes(bucket: LocalBlobStore | None, signer: UrlSigner, clock: Clock) -> list[BaseRoute]:
     """``GET /client/v4/files/{key}?expires=&signature=``: a signed URL, served with Range support.
 
     With the bucket on S3 (``bucket`` None) links point at S3 itself and this path serves nothing."""

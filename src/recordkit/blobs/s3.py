@@ -223,8 +223,10 @@ class S3BlobStore:
 
 def underlying(exc: BaseException) -> BaseException:
     """The ClientError inside boto3's S3UploadFailedError (raised while handling it, without ``from``)."""
+    from boto3.exceptions import S3UploadFailedError  # boto3 is there: only its calls raise what comes here
+
     inner = exc.__cause__ or exc.__context__
-    if type(exc).__name__ == "S3UploadFailedError" and inner is not None:
+    if isinstance(exc, S3UploadFailedError) and inner is not None:
         return inner
     return exc
 

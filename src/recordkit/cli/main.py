@@ -537,7 +537,9 @@ def storage_check(as_json: bool, config_json: str | None, config_file: Any, no_p
         described = open_destination(config, endpoints).describe() if no_probe else probe_storage(config, endpoints)
     except RecordKitError as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "status": exc.status, "error": exc.message}))
+            from recordkit.api.errors import status_of  # the API's table: the same status as a start would answer
+
+            click.echo(json.dumps({"ok": False, "status": status_of(exc), "error": exc.message}))
             sys.exit(1)
         raise click.ClickException(exc.message) from None
     _emit(
