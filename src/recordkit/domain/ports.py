@@ -14,13 +14,13 @@ from recordkit.domain.query import Page, RecordingQuery
 class RecordingStore(MeetingStore, Protocol):
     """Metadata: accounts, apps, tokens, meetings, recordings. Every implementation passes one suite."""
 
-    def create_account(self, account_id: str | None = None) -> Account:
-        """A new account; with ``account_id``, that id (an archive keeps its source's ids)."""
+    def create_account(self, account_id: str | None = None, *, now: int) -> Account:
+        """A new account, created at ``now`` (ms); with ``account_id``, that id (an archive keeps its source's ids)."""
         ...
 
     def get_account(self, account_id: str) -> Account | None: ...
 
-    def create_app(self, account_id: str, name: str, app_id: str | None = None) -> App:
+    def create_app(self, account_id: str, name: str, app_id: str | None = None, *, now: int) -> App:
         """A new app; with ``app_id``, that id (an archive keeps its source's ids)."""
         ...
 
@@ -32,9 +32,9 @@ class RecordingStore(MeetingStore, Protocol):
 
     def list_apps(self, account_id: str, page: Page, search: str | None, ascending: bool) -> tuple[list[App], int]: ...
 
-    def create_token(self, account_id: str, permission: str) -> tuple[str, str]: ...
+    def create_token(self, account_id: str, permission: str, *, now: int) -> tuple[str, str]: ...
 
-    def revoke_token(self, token_or_id: str) -> bool: ...
+    def revoke_token(self, token_or_id: str, *, now: int) -> bool: ...
 
     def authenticate(self, token: str) -> Principal | None: ...
 
@@ -42,7 +42,9 @@ class RecordingStore(MeetingStore, Protocol):
         """A page of list items, each already rendered as JSON with its meeting, and the exact total."""
         ...
 
-    def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]]) -> int: ...
+    def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]], *, now: int) -> int:
+        """Insert or update; the last of an id wins. ``now`` stamps the rows and dates the lapse cut."""
+        ...
 
     # -- recordings RecordKit makes --------------------------------------------------------------
 

@@ -75,7 +75,7 @@ class RecordingsService:
             raise InvalidRequest("name: must not be empty")
         if len(name) > MAX_APP_NAME:
             raise InvalidRequest(f"name: must be at most {MAX_APP_NAME} characters")
-        return self.store.create_app(account_id, name)
+        return self.store.create_app(account_id, name, now=self.clock())
 
     # -- meetings ----------------------------------------------------------------------------
 
