@@ -38,7 +38,7 @@ class RecordingStore(MeetingStore, Protocol):
 
     def authenticate(self, token: str) -> Principal | None: ...
 
-    def list_recordings(self, app_id: str, query: RecordingQuery, now_ms: int) -> tuple[list[bytes], int]:
+    def list_recordings(self, app_id: str, query: RecordingQuery, now: int) -> tuple[list[bytes], int]:
         """A page of list items, each already rendered as JSON with its meeting, and the exact total."""
         ...
 

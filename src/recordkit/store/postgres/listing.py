@@ -37,14 +37,14 @@ class PgListing(Counting[Conn]):
     pool: PgPool
     app_seq: Callable[[str], int]
 
-    def list_recordings(self, app_id: str, query: RecordingQuery, now_ms: int) -> tuple[list[bytes], int]:
+    def list_recordings(self, app_id: str, query: RecordingQuery, now: int) -> tuple[list[bytes], int]:
         """One page of list items as ready JSON (each with its meeting), and the exact total."""
         app = self.app_seq(app_id)
         with self.pool.connection() as conn:
-            filters = self._filters(conn, app_id, query, now_ms)
+            filters = self._filters(conn, app_id, query, now)
             if filters is None:
                 return [], 0
-            total = self._count(conn, app, query, now_ms, filters)
+            total = self._count(conn, app, query, now, filters)
             page = query.page
             if total == 0 or page.offset >= total:
                 return [], total
