@@ -12,17 +12,21 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from recordkit.domain.counting import HOUR_MS, add_grouped
-from recordkit.domain.models import Meeting, Recording
+from recordkit.domain.models import RECORDING_STATUSES, Meeting, Recording
 from recordkit.domain.timefmt import MAX_MS
 from recordkit.errors import InvalidRequest
 from recordkit.store.common import staging
 
 # The hour bucket of a column in SQL (floor division, also for times before 1970).
 HOUR_SQL = f"({{c}} - ({{c}} < 0) * {HOUR_MS - 1}) / {HOUR_MS}"
+
+Progress = Callable[[int], None]
+C = TypeVar("C")
 
 
 class ImportTarget(Protocol):
@@ -41,11 +45,13 @@ class ImportTarget(Protocol):
         app_id: str,
         parts: Sequence[Path],
         batch: int = 100_000,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
         disjoint: bool = False,
         *,
         now: int,
-    ) -> int: ...
+    ) -> int:
+        """Pass two: move staged rows in, a batch per transaction; returns rows written."""
+        ...
 
     def reset_connections(self) -> None: ...
 
@@ -77,25 +83,55 @@ def staged_counts(conn: sqlite3.Connection, table: str, window: tuple[int, int])
     return rows, added
 
 
-class ImportPasses:
-    """``import_recordings`` on top of a store's row codec and pass two; mixed into each store."""
+class ImportPasses(Generic[C]):
+    """Both passes on top of a store's row codec; mixed into each store, which moves one staging
+    file in (``_import_part``) on the connection its ``_bulk`` gives (``C``)."""
 
     app_seq: Callable[[str], int]
     meeting_row: Callable[[Meeting], tuple[Any, ...]]
     recording_row: Callable[..., tuple[Any, ...]]
     conflicting_ids: Callable[[str, Sequence[str], Sequence[str]], set[str]]
+    _sum: Callable[..., int]
+
+    def _bulk(self) -> AbstractContextManager[C]:
+        """The connection an import's pass two runs on, set up for bulk writes while it lasts."""
+        raise NotImplementedError
+
+    def _import_part(
+        self, conn: C, app: int, part: Path, batch: int, progress: Progress | None, before: int, prior: int, now: int
+    ) -> int:
+        """One staging file's rows. ``before``: the app's rows before the import (or this part);
+        ``prior``: rows this import wrote before this part that are counted in the app's total."""
+        raise NotImplementedError
 
     def import_staged(
         self,
         app_id: str,
         parts: Sequence[Path],
         batch: int = 100_000,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
         disjoint: bool = False,
         *,
         now: int,
     ) -> int:
-        raise NotImplementedError
+        """Move an import's staged rows (``staging`` files, in file order) in, a batch per
+        transaction; a later part's row of an id wins over an earlier part's.
+
+        Per part: meetings first (all of them, changed ones only, so the title index is not churned),
+        then recordings in ``invoked_time`` order; counters follow in the same transaction as the
+        rows. ``disjoint``: no recording id is in two parts (then into an empty app, no batch
+        replaces a row unless someone else wrote). ``now``: rows whose expiry is behind its lapse
+        cut are flagged lapsed.
+        """
+        app = self.app_seq(app_id)
+        with self._bulk() as conn:
+            written = 0
+            before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
+            for part in parts:
+                if not disjoint:
+                    before = self._sum(conn, app, "T", RECORDING_STATUSES, None)
+                written += self._import_part(conn, app, part, batch, progress, before, written if disjoint else 0, now)
+            return written
 
     def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]], *, now: int) -> int:
         """Insert or update recordings and their meetings; the last of an id wins. Returns rows written."""

@@ -43,6 +43,16 @@ def join(filters: Filters) -> tuple[str, list[Any]]:
     return where, params
 
 
+def take(filters: Filters, kind: str) -> tuple[tuple[str, str, list[Any]], Filters]:
+    """The filter of ``kind`` (there is one) and the others, in order."""
+    return next(f for f in filters if f[0] == kind), [f for f in filters if f[0] != kind]
+
+
+def replaced(filters: Filters, kind: str, sql: str, params: list[Any]) -> Filters:
+    """``filters`` with the one of ``kind`` written as ``sql`` with ``params`` instead."""
+    return [f if f[0] != kind else (kind, sql, params) for f in filters]
+
+
 class Walk(enum.Enum):
     """How a page's rows are reached."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import psycopg
 from recordkit.domain.counting import counter_keys, lapse_cut
 from recordkit.domain.models import RECORDING_STATUSES
 from recordkit.store.common import staging
-from recordkit.store.common.importing import ImportPasses, batch_windows, staged_counts
+from recordkit.store.common.importing import ImportPasses, Progress, batch_windows, staged_counts
 from recordkit.store.postgres.connection import PgPool
 from recordkit.store.postgres.meetings import PG_MEETING_COLUMNS, PG_MEETING_TYPES, PG_MEETING_UPDATE, pg_meeting
 
@@ -33,11 +34,10 @@ _RECORDING_UPDATE = ", ".join(
 _CHUNK = 10_000
 
 
-class PgImporting(ImportPasses):
+class PgImporting(ImportPasses[None]):
     """Mixed into ``PostgresRecordingStore``."""
 
     pool: PgPool
-    _sum: Callable[..., int]
     _apply_deltas: Callable[..., None]
 
     def conflicting_ids(self, app_id: str, recording_ids: Sequence[str], meeting_ids: Sequence[str]) -> set[str]:
@@ -53,35 +53,17 @@ class PgImporting(ImportPasses):
                     found.update(r[0] for r in conn.execute(sql, (ids[i : i + _CHUNK], owner)))
         return found
 
-    def import_staged(
-        self,
-        app_id: str,
-        parts: Sequence[Path],
-        batch: int = 100_000,
-        progress: Callable[[int], None] | None = None,
-        disjoint: bool = False,
-        *,
-        now: int,
-    ) -> int:
-        """Move an import's staged rows (``recordkit.store.common.staging`` files, in file order) in,
-        a batch per transaction; a later part's row of an id wins over an earlier part's.
-        ``disjoint``: no recording id is in two parts (then into an empty app, no batch replaces a
-        row unless someone else wrote). ``now``: rows whose expiry is behind its lapse cut are
-        flagged lapsed."""
-        written = 0
-        before = self._sum(None, self.app_seq(app_id), "T", RECORDING_STATUSES, None)
-        for part in parts:
-            if not disjoint:
-                before = self._sum(None, self.app_seq(app_id), "T", RECORDING_STATUSES, None)
-            written += self._import_part(app_id, part, batch, progress, before, written if disjoint else 0, now)
-        return written
+    @contextmanager
+    def _bulk(self) -> Iterator[None]:
+        yield None  # each batch takes a connection of the pool for its transaction
 
     def _import_part(
         self,
-        app_id: str,
-        staging_path: Path,
+        conn: None,
+        app: int,
+        part: Path,
         batch: int,
-        progress: Callable[[int], None] | None,
+        progress: Progress | None,
         before: int,
         prior: int,
         now: int,
@@ -92,10 +74,9 @@ class PgImporting(ImportPasses):
         Meetings first (changed ones only), then recordings in runs of ``invoked_time``; counters
         follow in the same transaction as the rows.
         """
-        app = self.app_seq(app_id)
         lock = f"recordkit-import:{app}"
         cut = lapse_cut(now)
-        src = sqlite3.connect(staging_path, isolation_level=None)
+        src = sqlite3.connect(part, isolation_level=None)
         try:
             meeting_columns = staging.MEETING_COLUMNS
 

@@ -15,7 +15,7 @@ import psycopg
 from recordkit.domain import render
 from recordkit.domain.models import RECORDING_STATUSES
 from recordkit.domain.query import RecordingQuery
-from recordkit.store.common.planner import POSTGRES, Counting, Filters, Walk, choose_walk, join
+from recordkit.store.common.planner import POSTGRES, Counting, Filters, Walk, choose_walk, join, replaced, take
 from recordkit.store.postgres.connection import PgPool
 
 Conn = psycopg.Connection[Any]
@@ -122,8 +122,7 @@ class PgListing(Counting[Conn]):
 
     def _count_search(self, conn: Conn, app: int, filters: Filters) -> int:
         """Matches of the named meetings (from the meeting index), plus the recording named by id."""
-        search = next(f for f in filters if f[0] == "search")
-        others = [f for f in filters if f[0] != "search"]
+        search, others = take(filters, "search")
         where, params = join(others)
         meeting_ids = search[2][0]
         row = conn.execute(
@@ -180,13 +179,12 @@ class PgListing(Counting[Conn]):
         where, params = join(filters)
         if walk is Walk.SORTED:
             # Few matches: fetch them by meeting (the search named them) and sort them.
-            search = next(f for f in filters if f[0] == "search")
+            search, others = take(filters, "search")
             named = "SELECT id FROM recordings WHERE app = %s AND meeting_id = ANY(%s::text[])"
             named_params: list[Any] = [app, search[2][0]]
             if len(search[2]) > 1:
                 named += " UNION SELECT id FROM recordings WHERE id = %s AND app = %s"
                 named_params += [search[2][1], app]
-            others = [f for f in filters if f[0] != "search"]
             where, params = join(others)
             return (
                 f"SELECT r.id, r.invoked_ms FROM recordings r WHERE r.app = %s AND r.id IN ({named}){where} {tail}",
@@ -197,7 +195,7 @@ class PgListing(Counting[Conn]):
             parts: list[str] = []
             union_params: list[Any] = []
             for status in q.statuses:
-                per_status = [f if f[0] != "status" else ("status", "r.status = %s", [status]) for f in filters]
+                per_status = replaced(filters, "status", "r.status = %s", [status])
                 branch_where, branch_params = join(per_status)
                 parts.append(
                     f"(SELECT r.id, r.invoked_ms FROM recordings r WHERE r.app = %s{branch_where} "
@@ -215,8 +213,7 @@ class PgListing(Counting[Conn]):
             # The second is fenced (OFFSET 0) so that it is planned without the order and the limit:
             # the planner overestimates its matches a thousandfold and would otherwise walk the time
             # index past the app's whole unexpired week (migration 0005 makes the index covering).
-            others = [f for f in filters if f[0] != "expired"]
-            expiry = next(f for f in filters if f[0] == "expired")
+            expiry, others = take(filters, "expired")
             other_where, other_params = join(others)
             cut = offset + limit
             return (
@@ -231,9 +228,7 @@ class PgListing(Counting[Conn]):
                 [app, *other_params, cut, app, *expiry[2], *other_params, cut, limit, offset],
             )
         if walk is Walk.ONE_STATUS:
-            where, params = join(
-                [f if f[0] != "status" else ("status", "r.status = %s", list(q.statuses)) for f in filters]
-            )
+            where, params = join(replaced(filters, "status", "r.status = %s", list(q.statuses)))
         return f"SELECT r.id, r.invoked_ms FROM recordings r WHERE r.app = %s{where} {tail}", [
             app,
             *params,

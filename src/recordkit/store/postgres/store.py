@@ -26,9 +26,9 @@ import psycopg
 
 from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.opsview import OpsQueries
-from recordkit.errors import NotFound
 from recordkit.security.cipher import SecretCipher
 from recordkit.settings import DEFAULT_DATABASE_POOL_SIZE
+from recordkit.store.common.appkeys import AppKeys
 from recordkit.store.common.codec import RowCodec
 from recordkit.store.postgres.access import PgAccess
 from recordkit.store.postgres.connection import PgPool
@@ -42,7 +42,7 @@ from recordkit.store.postgres.webhooks import PgWebhooks
 Conn = psycopg.Connection[Any]
 
 
-class PostgresRecordingStore(PgAccess, PgRecordings, PgMeetings, PgListing, PgImporting, PgWebhooks, RowCodec):
+class PostgresRecordingStore(PgAccess, PgRecordings, PgMeetings, PgListing, PgImporting, PgWebhooks, RowCodec, AppKeys):
     """The metadata store for several processes: one PostgreSQL database (``--database-url``)."""
 
     def __init__(
@@ -52,15 +52,9 @@ class PostgresRecordingStore(PgAccess, PgRecordings, PgMeetings, PgListing, PgIm
         self.cipher = cipher
         self._app_seqs: dict[str, int] = {}
 
-    def app_seq(self, app_id: str) -> int:
-        """The app's compact key in the recordings tables (ids never change, so it is cached)."""
-        seq = self._app_seqs.get(app_id)
-        if seq is None:
-            row = self.pool.fetchone("SELECT seq FROM apps WHERE id = %s", (app_id,))
-            if row is None:
-                raise NotFound(f"app {app_id} not found")
-            seq = self._app_seqs[app_id] = int(row[0])
-        return seq
+    def _read_app_seq(self, app_id: str) -> int | None:
+        row = self.pool.fetchone("SELECT seq FROM apps WHERE id = %s", (app_id,))
+        return None if row is None else int(row[0])
 
     def close(self) -> None:
         self.pool.close()

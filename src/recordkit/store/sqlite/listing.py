@@ -16,7 +16,7 @@ import msgspec
 from recordkit.domain import render
 from recordkit.domain.models import RECORDING_STATUSES
 from recordkit.domain.query import RecordingQuery
-from recordkit.store.common.planner import SQLITE, Counting, Filters, Walk, choose_walk, join
+from recordkit.store.common.planner import SQLITE, Counting, Filters, Walk, choose_walk, join, replaced, take
 from recordkit.store.sqlite.connection import ConnectionPool
 
 # Up to this offset a page is read during the index walk; deeper, the walk collects row ids first.
@@ -122,8 +122,7 @@ class SqliteListing(Counting[sqlite3.Connection]):
 
     def _count_search(self, conn: sqlite3.Connection, app: int, filters: Filters) -> int:
         """Matches of the named meetings (from the meeting index), plus the recording named by id."""
-        search = next(f for f in filters if f[0] == "search")
-        others = [f for f in filters if f[0] != "search"]
+        search, others = take(filters, "search")
         where, params = join(others)
         ids_json = search[2][0]
         total = conn.execute(
@@ -181,7 +180,7 @@ class SqliteListing(Counting[sqlite3.Connection]):
         index = "INDEXED BY recordings_by_time"
         if walk is Walk.SORTED:
             # Few matches: fetch them by row id (the search named them) and sort them.
-            search = next(f for f in filters if f[0] == "search")
+            search, others = take(filters, "search")
             by_meeting = (
                 "SELECT seq FROM recordings INDEXED BY recordings_by_meeting "
                 "WHERE app = ? AND meeting_id IN (SELECT value FROM json_each(?))"
@@ -190,7 +189,6 @@ class SqliteListing(Counting[sqlite3.Connection]):
             if len(search[2]) > 1:
                 by_meeting += " UNION SELECT seq FROM recordings WHERE id = ? AND app = ?"
                 named += [search[2][1], app]
-            others = [f for f in filters if f[0] != "search"]
             where, params = join(others)
             return (
                 f"SELECT r.seq FROM recordings r WHERE +r.app = ? AND r.seq IN ({by_meeting}){where} {tail}",
@@ -200,7 +198,7 @@ class SqliteListing(Counting[sqlite3.Connection]):
             index = "INDEXED BY recordings_by_meeting"
         elif walk is Walk.ONE_STATUS:
             # A deep page of one status: its own index is in the right order already.
-            others = [f if f[0] != "status" else ("status", "r.status = ?", list(q.statuses)) for f in filters]
+            others = replaced(filters, "status", "r.status = ?", list(q.statuses))
             where, params = join(others)
             index = "INDEXED BY recordings_by_status"
         elif walk is Walk.MERGE:
@@ -208,7 +206,7 @@ class SqliteListing(Counting[sqlite3.Connection]):
             parts: list[str] = []
             union_params: list[Any] = []
             for status in q.statuses:
-                per_status = [f if f[0] != "status" else ("status", "r.status = ?", [status]) for f in filters]
+                per_status = replaced(filters, "status", "r.status = ?", [status])
                 branch_where, branch_params = join(per_status)
                 parts.append(
                     "SELECT * FROM (SELECT r.seq, r.invoked_ms, r.id FROM recordings r INDEXED BY "
@@ -224,8 +222,7 @@ class SqliteListing(Counting[sqlite3.Connection]):
         elif walk is Walk.EXPIRED:
             # Expired = lapsed rows (their own index, in time order) + the few unlapsed rows whose
             # expiry has passed since the last sweep (the lapsing index, sorted): two walks merged.
-            others = [f for f in filters if f[0] != "expired"]
-            expiry = next(f for f in filters if f[0] == "expired")
+            expiry, others = take(filters, "expired")
             other_where, other_params = join(others)
             cut = offset + limit
             return (

@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from recordkit.domain.opsview import OpsQueries
-from recordkit.errors import NotFound
 from recordkit.security.cipher import SecretCipher
+from recordkit.store.common.appkeys import AppKeys
 from recordkit.store.common.codec import RowCodec
 from recordkit.store.sqlite.access import SqliteAccess
 from recordkit.store.sqlite.connection import ConnectionPool
@@ -30,7 +30,14 @@ from recordkit.store.sqlite.webhooks import SqliteWebhooks
 
 
 class SqliteRecordingStore(
-    SqliteAccess, SqliteRecordings, SqliteMeetings, SqliteListing, SqliteImporting, SqliteWebhooks, RowCodec
+    SqliteAccess,
+    SqliteRecordings,
+    SqliteMeetings,
+    SqliteListing,
+    SqliteImporting,
+    SqliteWebhooks,
+    RowCodec,
+    AppKeys,
 ):
     """The default metadata store: one SQLite file under the data dir."""
 
@@ -39,15 +46,9 @@ class SqliteRecordingStore(
         self.cipher = cipher
         self._app_seqs: dict[str, int] = {}
 
-    def app_seq(self, app_id: str) -> int:
-        """The app's compact key in the recordings tables (ids never change, so it is cached)."""
-        seq = self._app_seqs.get(app_id)
-        if seq is None:
-            row = self.pool.get().execute("SELECT seq FROM apps WHERE id = ?", (app_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"app {app_id} not found")
-            seq = self._app_seqs[app_id] = int(row[0])
-        return seq
+    def _read_app_seq(self, app_id: str) -> int | None:
+        row = self.pool.get().execute("SELECT seq FROM apps WHERE id = ?", (app_id,)).fetchone()
+        return None if row is None else int(row[0])
 
     def close(self) -> None:
         self.pool.close()
