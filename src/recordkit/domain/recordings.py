@@ -24,6 +24,7 @@ from recordkit.domain.ids import check_prefix, check_uuid, new_uuid
 from recordkit.domain.lifecycle import ACTIONS, STOP_REASONS, Clock, Event, apply
 from recordkit.domain.meetings import RecordingConfig, validate_recording_config
 from recordkit.domain.models import JSONDict, Recording, split_storage_config
+from recordkit.domain.storage_config import validate_storage_config
 from recordkit.errors import InvalidRequest
 
 DEFAULT_CONFIG: JSONDict = {
@@ -98,8 +99,6 @@ def check_outputs(config: JSONDict) -> None:
     is accepted, as RealtimeKit does, and ends ERRORED "no destination" once recorded)."""
     storage = config.get("storage_config")
     if storage is not None:
-        from recordkit.destinations.config import validate_storage_config
-
         validate_storage_config(storage)
 
 
