@@ -15,14 +15,13 @@ from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexp
 from recordkit.api.guard import TargetGuard
 from recordkit.api.operations import Operations
 from recordkit.api.ratelimit import RateLimit
-from recordkit.api.recordings import file_routes, recording_routes
+from recordkit.api.recordings import file_routes
 from recordkit.api.routes import build_routes
 from recordkit.api.webhooks import webhook_routes
 from recordkit.blobs.bucket import LocalBucket, open_bucket, open_signer
 from recordkit.domain.models import JSONDict
-from recordkit.domain.recordings import RecordingOps
-from recordkit.domain.service import RecordingsService
-from recordkit.domain.webhooks import WebhooksService
+from recordkit.domain.services import Services
+from recordkit.domain.timefmt import now_ms
 from recordkit.errors import RecordKitError
 from recordkit.jobs.delivery import RetryPolicy, probe_storage
 from recordkit.jobs.stopping import stop_task
@@ -37,7 +36,7 @@ from recordkit.store.factory import open_store
 
 def create_app(settings: Settings, store: Any = None) -> Starlette:
     store = store if store is not None else open_store(settings)
-    service = RecordingsService(store)
+    clock = now_ms
     signer = open_signer(store.cipher)
     bucket = open_bucket(settings, signer)
     endpoints = settings.endpoints()
@@ -57,21 +56,22 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
         probe_storage(config, endpoints)
 
     addresses = AddressPolicy(allow_private=settings.allow_private_network)  # url, SFTP host, webhook URLs
-    ops = RecordingOps(
-        service,
+    services = Services.build(
+        store,
+        store,
+        clock,
         on_change=supervisor.poke,
         preflight=preflight if settings.storage_preflight else None,
         addresses=addresses,
     )
     local = bucket.store if isinstance(bucket, LocalBucket) else None
-    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, signer, service.clock)
+    extra = file_routes(local, signer, clock)
     hook_signer = WebhookSigner(key_path(settings.data_dir))
     operations = Operations(settings, store, bucket, recorder)  # /livez, /readyz, /metrics; request ids, access log
     dispatcher = WebhookDispatcher(
         store, hook_signer, WebhookPolicy.from_settings(settings), on_outcome=operations.webhook_outcome
     )
-    hooks = WebhooksService(service, store, service.clock, addresses=addresses)
-    extra += webhook_routes(service, hooks, hook_signer, settings.max_body_bytes)
+    extra += webhook_routes(services, hook_signer, settings.max_body_bytes)
     extra += operations.routes()
 
     @contextlib.asynccontextmanager
@@ -94,7 +94,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
 
     app = Starlette(
         lifespan=lifespan,
-        routes=build_routes(service, settings, extra, addresses),
+        routes=build_routes(services, settings.max_body_bytes, extra),
         exception_handlers={
             RecordKitError: on_recordkit_error,
             HTTPException: on_http_exception,
@@ -108,7 +108,7 @@ def create_app(settings: Settings, store: Any = None) -> Starlette:
     app.add_middleware(TargetGuard)  # a path or query that is not UTF-8, or holds NUL: 400 before all else
     operations.install(app)  # after the rate limiter: the outermost middleware
     app.state.store = store
-    app.state.service = service
+    app.state.services = services
     app.state.supervisor = supervisor
     app.state.webhooks = dispatcher
     app.state.settings = settings

@@ -22,6 +22,7 @@ import msgspec
 
 from recordkit.domain.models import Meeting
 from recordkit.domain.query import MeetingQuery
+from recordkit.domain.storage_config import validate_storage_config
 from recordkit.errors import InvalidRequest
 
 MAX_TITLE: Final = 1024
@@ -278,9 +279,7 @@ def _storage_config(s: StorageConfig, at: str) -> None:
 
 
 def _complete_storage_config(s: StorageConfig, at: str) -> None:
-    """Everything its type needs (``recordkit.destinations.config``); messages name ``at``'s field."""
-    from recordkit.destinations.config import validate_storage_config
-
+    """Everything its type needs (``recordkit.domain.storage_config``); messages name ``at``'s field."""
     try:
         validate_storage_config(msgspec.to_builtins(s))
     except InvalidRequest as exc:

@@ -28,8 +28,8 @@ from typing import Any
 import msgspec
 
 from recordkit.blobs.bucket import Bucket
-from recordkit.blobs.keys import object_key
 from recordkit.domain.endpoints import Endpoints
+from recordkit.domain.keys import object_key
 from recordkit.domain.lifecycle import Clock, Event, recorded_ms
 from recordkit.domain.models import Recording
 from recordkit.domain.recordings import transition

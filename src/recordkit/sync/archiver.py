@@ -38,7 +38,6 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from recordkit.blobs.bucket import Bucket
-from recordkit.blobs.keys import check_name, object_key
 from recordkit.client import Client
 from recordkit.client import models as api
 from recordkit.client.errors import (
@@ -51,6 +50,7 @@ from recordkit.client.errors import (
 )
 from recordkit.client.models import format_time
 from recordkit.domain.importing import WireMeeting, WireRecording, to_domain
+from recordkit.domain.keys import check_name, object_key
 from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.ports import RecordingStore
 from recordkit.domain.timefmt import now_ms
