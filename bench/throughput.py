@@ -152,14 +152,14 @@ def breakdown(data_dir: Path, account_id: str, app_id: str, token: str, repeat: 
     ASGI app (no network), and the two store-facing calls inside it; the remainder is routing,
     rendering and encoding."""
     from recordkit.api.app import create_app
-    from recordkit.domain.service import RecordingsService
+    from recordkit.domain.services import Access, RecordingsService
     from recordkit.settings import Settings
     from recordkit.store.factory import open_store
 
     settings = Settings.from_env(data_dir=data_dir)
     store = open_store(settings)
     asgi = create_app(settings, store)
-    service = RecordingsService(store)
+    service = RecordingsService(Access(store), store)
     params = {"per_page": [str(PER_PAGE)]}
     path = f"/client/v4/accounts/{account_id}/realtime/kit/{app_id}/recordings"
     scope = {
@@ -196,7 +196,7 @@ def breakdown(data_dir: Path, account_id: str, app_id: str, token: str, repeat: 
             t1 = clock()
             principal = store.authenticate(token)
             t2 = clock()
-            service.list_recordings(principal, account_id, app_id, {**params, "_": [str(n)]})
+            service.list(principal, account_id, app_id, {**params, "_": [str(n)]})
             t3 = clock()
             if n >= 20:
                 full.append((t1 - t0) * 1e6)
@@ -211,7 +211,7 @@ def breakdown(data_dir: Path, account_id: str, app_id: str, token: str, repeat: 
     return [
         ("whole ASGI app, in process (no network)", f),
         ("  authenticate (token hash + lookup)", a),
-        ("  service.list_recordings (parse, app, count, page SQL)", s),
+        ("  RecordingsService.list (parse, app, count, page SQL)", s),
         ("  the rest: routing, rendering, encoding", max(0.0, f - a - s)),
     ]
 

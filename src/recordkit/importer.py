@@ -33,8 +33,8 @@ from recordkit.domain.timefmt import now_ms
 from recordkit.errors import InvalidRequest
 from recordkit.leases import process_alive
 from recordkit.settings import DEFAULT_IMPORT_BATCH
-from recordkit.store.sqlite import SqliteRecordingStore
-from recordkit.store.sqlite.staging import Staging
+from recordkit.store.common.importing import ImportTarget
+from recordkit.store.common.staging import Staging
 
 BATCH = 20_000  # rows converted between checks of their ids (pass one)
 # Rows per write transaction (pass two): bigger batches touch the id and meeting indexes' pages fewer
@@ -131,19 +131,21 @@ def _convert(
 
 
 def import_file(
-    store: SqliteRecordingStore,
+    store: ImportTarget,
     path: Path,
     app_id: str,
     progress: Progress | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
+    clock: Callable[[], int] = now_ms,
 ) -> ImportReport:
     """Check and convert every line (pass one, on every core), then write them (pass two).
 
     Killed in pass one, nothing was written. Killed in pass two, the file's meetings and whole
     batches of recordings are in (a batch is a run of ``invoked_time``; its rows and its counters
     commit together: never part of a line, never a count off) and the rest is not; importing the
-    file again completes it (the same ids are updated, not added)."""
+    file again completes it (the same ids are updated, not added). ``clock`` (ms) dates pass two:
+    rows already expired by its lapse cut are flagged ``lapsed``."""
     batch_size = batch_size or WRITE_BATCH
     report = ImportReport()
     tick = progress or (lambda n: None)
@@ -167,6 +169,7 @@ def import_file(
             batch_size,
             progress=lambda rows: tick(size * rows // total),
             disjoint=disjoint,
+            now=clock(),
         )
     return report
 
@@ -192,7 +195,7 @@ def sweep_scratch(root: Path | None = None) -> list[str]:
 
 
 def _stage_file(
-    store: SqliteRecordingStore,
+    store: ImportTarget,
     path: Path,
     app_id: str,
     report: ImportReport,
@@ -246,7 +249,7 @@ def _stage_file(
     return out, len(fingerprints) == hashed
 
 
-_FORKED: tuple[SqliteRecordingStore, Path, str, Any] | None = None
+_FORKED: tuple[ImportTarget, Path, str, Any] | None = None
 
 
 def _stage_chunk(job: tuple[int, int, int, int, Path]) -> tuple[int, int, int, list[tuple[int, str]], bytes]:
@@ -312,7 +315,7 @@ def _chunks(path: Path, parts: int) -> list[tuple[int, int, int]]:
 
 
 def _stage_rows(
-    store: SqliteRecordingStore,
+    store: ImportTarget,
     rows: Iterable[tuple[int, bytes, int]],
     app_id: str,
     errors: list[tuple[int, str]],

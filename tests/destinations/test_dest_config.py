@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from recordkit.destinations import Endpoints, open_destination, validate_storage_config
-from recordkit.destinations.config import parse_storage_config
+from recordkit.domain.storage_config import parse_storage_config
 from recordkit.errors import InvalidRequest
 from recordkit.settings import Settings
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from recordkit.destinations.naming import build_name, key_under, object_name, parse_path
+from recordkit.domain.naming import build_name, key_under, object_name, parse_path
 from recordkit.errors import InvalidRequest
 
 

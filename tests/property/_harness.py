@@ -251,11 +251,11 @@ class Api:
 
             pg_support.reset_database(self.settings.database_url)
         self.store = open_store(self.settings)
-        account = self.store.create_account()
+        account = self.store.create_account(now=wall_ms())
         self.account_id = account.id
-        self.app_id = self.store.create_app(account.id, "property").id
-        self.other_app_id = self.store.create_app(account.id, "noise").id
-        _, self.token = self.store.create_token(account.id, "Realtime")
+        self.app_id = self.store.create_app(account.id, "property", now=wall_ms()).id
+        self.other_app_id = self.store.create_app(account.id, "noise", now=wall_ms()).id
+        _, self.token = self.store.create_token(account.id, "Realtime", now=wall_ms())
         self._loop = asyncio.new_event_loop()
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(self.settings, store=self.store)), base_url="http://rk"
@@ -278,7 +278,7 @@ class Api:
             assert report.ok, report.errors
             path.unlink()
             return
-        self.store.import_recordings(app, [to_domain(decode_recording(raw), app) for raw in rows])
+        self.store.import_recordings(app, [to_domain(decode_recording(raw), app) for raw in rows], now=wall_ms())
 
     def list(self, params: Sequence[tuple[str, str]], app_id: str | None = None) -> httpx.Response:
         url = f"/client/v4/accounts/{self.account_id}/realtime/kit/{app_id or self.app_id}/recordings"

@@ -49,10 +49,10 @@ def loaded() -> tuple[object, str, list[tuple[str, int, int | None]], int]:
     tmp = tempfile.TemporaryDirectory(prefix="recordkit-expired-")
     settings = Settings.from_env(data_dir=Path(tmp.name))
     store = open_store(settings)
-    account = store.create_account()
-    app = store.create_app(account.id, "a")
+    account = store.create_account(now=now)
+    app = store.create_app(account.id, "a", now=now)
     items = [to_domain(decode_recording(msgspec.json.encode(r)), app.id) for r in rows]
-    store.import_recordings(app.id, items)
+    store.import_recordings(app.id, items, now=now)
     facts = [(rec.id, rec.invoked_ms, rec.download_url_expiry_ms) for rec, _ in items]
     yield store, app.id, facts, now
     store.close()

@@ -83,7 +83,7 @@ def test_same_request_sees_every_write() -> None:
 
 def api_pages(api: object) -> PageCache[object]:
     app = api._client._transport.app  # type: ignore[attr-defined]
-    return app.state.service.pages  # type: ignore[no-any-return]
+    return app.state.services.recordings.pages  # type: ignore[no-any-return]
 
 
 def test_keys_separate_every_parameter_value() -> None:

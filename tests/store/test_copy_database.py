@@ -51,7 +51,7 @@ def test_copy_database_moves_everything_and_refuses_a_used_target(tmp_path: Path
     rng = random.Random(3)
     meetings = [make_meeting(rng, app_id, t) for t in TITLES]
     recs = [make_recording(rng, app_id, rng.choice(meetings)) for _ in range(150)]
-    sqlite.import_recordings(app_id, [(r, next(m for m in meetings if m.id == r.meeting_id)) for r in recs])
+    sqlite.import_recordings(app_id, [(r, next(m for m in meetings if m.id == r.meeting_id)) for r in recs], now=NOW)
     live_meeting = make_meeting(
         rng, app_id, "live", recording_config={"storage_config": {"type": "sftp", "password": SECRET_VALUES[2]}}
     )
@@ -96,7 +96,7 @@ def test_copy_database_moves_everything_and_refuses_a_used_target(tmp_path: Path
         pg.insert_recording(again, exclusive=False, now=NOW)
         assert len(pg.list_deliveries(limit=100)) == 3
         assert pg.list_recordings(app_id, parse_recording_query({}), NOW)[1] == 152
-        other = pg.create_app(account, "after the copy")
+        other = pg.create_app(account, "after the copy", now=NOW)
         assert pg.app_seq(other.id) > pg.app_seq(app_id)
     finally:
         pg.close()

@@ -105,8 +105,8 @@ def store(backend: Backend) -> Iterator[Any]:
 
 @pytest.fixture
 def tenant(store: Any) -> tuple[str, str]:
-    account = store.create_account()
-    return account.id, store.create_app(account.id, "contract").id
+    account = store.create_account(now=NOW)
+    return account.id, store.create_app(account.id, "contract", now=NOW).id
 
 
 def blob(value: Any) -> bytes:
@@ -171,7 +171,7 @@ def seed(store: Any, app_id: str, rng: random.Random, n: int = 240) -> tuple[lis
         if i % 9 == 0 and recs:  # ties: the same instant, ordered by id
             rec = replace(rec, invoked_ms=recs[-1].invoked_ms)
         recs.append(rec)
-    store.import_recordings(app_id, [(r, next(m for m in meetings if m.id == r.meeting_id)) for r in recs])
+    store.import_recordings(app_id, [(r, next(m for m in meetings if m.id == r.meeting_id)) for r in recs], now=NOW)
     return meetings, recs
 
 
@@ -244,23 +244,23 @@ def stored_counts(backend: Backend) -> Counter[tuple[int, str, str, int]]:
 
 def test_accounts(store: Any) -> None:
     assert not store.has_accounts()
-    made = store.create_account()
+    made = store.create_account(now=NOW)
     assert store.has_accounts()
     assert store.get_account(made.id) == made
     assert store.get_account("0" * 32) is None
-    given = store.create_account("a" * 32)
+    given = store.create_account("a" * 32, now=NOW)
     assert given.id == "a" * 32 and store.get_account("a" * 32) == given
 
 
 def test_apps_create_get_list_and_search(store: Any) -> None:
-    account = store.create_account().id
-    other = store.create_account().id
+    account = store.create_account(now=NOW).id
+    other = store.create_account(now=NOW).id
     with pytest.raises(NotFound):
-        store.create_app("f" * 32, "nobody's")
+        store.create_app("f" * 32, "nobody's", now=NOW)
     names = ["Alpha", "alphabet SOUP", "CAFÉ", "café", "nul\x00name", "beta", "ALPHA two"]
-    made = [store.create_app(account, name) for name in names]
-    store.create_app(other, "alpha elsewhere")
-    fixed = store.create_app(account, "fixed id", app_id="00000000-0000-4000-8000-000000000001")
+    made = [store.create_app(account, name, now=NOW) for name in names]
+    store.create_app(other, "alpha elsewhere", now=NOW)
+    fixed = store.create_app(account, "fixed id", app_id="00000000-0000-4000-8000-000000000001", now=NOW)
     made.append(fixed)
     assert fixed.id == "00000000-0000-4000-8000-000000000001"
     for app in made:
@@ -303,9 +303,9 @@ def test_app_recording_config_secrets_sealed(store: Any, backend: Backend, tenan
 def test_tokens_hash_only_authenticate_and_revoke(store: Any, backend: Backend, tenant: tuple[str, str]) -> None:
     account, _ = tenant
     with pytest.raises(NotFound):
-        store.create_token("f" * 32, "Realtime")
-    token_id, token = store.create_token(account, "Realtime Admin")
-    ro_id, ro = store.create_token(account, "Realtime")
+        store.create_token("f" * 32, "Realtime", now=NOW)
+    token_id, token = store.create_token(account, "Realtime Admin", now=NOW)
+    ro_id, ro = store.create_token(account, "Realtime", now=NOW)
     raw = backend.raw("SELECT id, hash FROM tokens")
     assert all(token not in str(r) and ro not in str(r) for r in raw)
     assert {r[0] for r in raw} == {token_id, ro_id}
@@ -313,12 +313,12 @@ def test_tokens_hash_only_authenticate_and_revoke(store: Any, backend: Backend, 
     assert (who.token_id, who.account_id, who.permission, who.can_write) == (token_id, account, "Realtime Admin", True)
     assert store.authenticate(ro).can_write is False
     assert store.authenticate("not-a-token") is None
-    assert store.revoke_token(token) is True  # by the token itself
+    assert store.revoke_token(token, now=NOW) is True  # by the token itself
     assert store.authenticate(token) is None
-    assert store.revoke_token(token) is False
-    assert store.revoke_token(ro_id) is True  # by its id
+    assert store.revoke_token(token, now=NOW) is False
+    assert store.revoke_token(ro_id, now=NOW) is True  # by its id
     assert store.authenticate(ro) is None
-    assert store.revoke_token("nothing") is False
+    assert store.revoke_token("nothing", now=NOW) is False
 
 
 # -- meetings ---------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def test_tokens_hash_only_authenticate_and_revoke(store: Any, backend: Backend, 
 
 def test_meetings_create_get_and_list_with_every_filter(store: Any, tenant: tuple[str, str]) -> None:
     _, app_id = tenant
-    other_app = store.create_app(tenant[0], "other").id
+    other_app = store.create_app(tenant[0], "other", now=NOW).id
     rng = random.Random(5)
     meetings = []
     for i in range(60):
@@ -431,7 +431,7 @@ def test_insert_get_update_and_counters_stay_exact(store: Any, backend: Backend,
     got = store.get_recording(app_id, composite.id)
     assert got == replace(composite, storage_secrets=None)  # secrets stay encrypted, unread
     assert store.recording_by_id(track.id).kind == "track"
-    assert store.get_recording(store.create_app(tenant[0], "x").id, composite.id) is None
+    assert store.get_recording(store.create_app(tenant[0], "x", now=NOW).id, composite.id) is None
     assert store.recording_by_id(str(uuid.uuid4())) is None
     active = store.active_recordings(app_id, meeting.id)
     assert [r.id for r in active] == [
@@ -472,7 +472,7 @@ def test_list_every_filter_kind_matches_the_reference(store: Any, backend: Backe
     account, app_id = tenant
     rng = random.Random(23)
     meetings, recs = seed(store, app_id, rng)
-    other = store.create_app(account, "noise").id
+    other = store.create_app(account, "noise", now=NOW).id
     seed(store, other, random.Random(24), 40)
     assert stored_counts(backend) == recount(backend)
     times = sorted(r.invoked_ms for r in recs)
@@ -522,7 +522,7 @@ def test_list_every_filter_kind_matches_the_reference(store: Any, backend: Backe
         item = msgspec.json.decode(raw)
         assert item["meeting"]["id"] == next(r.meeting_id for r in recs if r.id == item["id"])
         assert not any(s.encode() in raw for s in SECRET_VALUES)
-    assert store.list_recordings(store.create_app(account, "empty").id, query_of({}), NOW) == ([], 0)
+    assert store.list_recordings(store.create_app(account, "empty", now=NOW).id, query_of({}), NOW) == ([], 0)
 
 
 def test_search_finds_text_after_a_nul_in_the_title(
@@ -536,7 +536,7 @@ def test_search_finds_text_after_a_nul_in_the_title(
     rng = random.Random(29)
     meeting = make_meeting(rng, app_id, "x\x00y weekly")
     rec = make_recording(rng, app_id, meeting)
-    store.import_recordings(app_id, [(rec, meeting)])
+    store.import_recordings(app_id, [(rec, meeting)], now=NOW)
     assert list_all(store, app_id, {"search": "weekly"}, NOW) == ([rec.id], 1)
     rows, total = store.list_meetings(app_id, parse_meeting_query({"search": ["WEEKLY"]}))
     assert total == 1 and msgspec.json.decode(rows[0])["id"] == meeting.id
@@ -552,7 +552,7 @@ def test_expired_stays_exact_across_the_lapse_sweep(store: Any, tenant: tuple[st
         )
         for _ in range(150)
     ]
-    store.import_recordings(app_id, [(r, meeting) for r in recs])
+    store.import_recordings(app_id, [(r, meeting) for r in recs], now=NOW)
     for later in (0, 2 * HOUR_MS, 26 * HOUR_MS):
         now = NOW + later
         for sweep in (False, True):
@@ -582,7 +582,7 @@ def test_reimport_updates_never_duplicates_and_keeps_secrets_encrypted(
     renamed = {
         m.id: replace(m, title=m.title if "\x00" in (m.title or "") else (m.title or "") + " renamed") for m in meetings
     }
-    written = store.import_recordings(app_id, [(r, renamed[r.meeting_id]) for r in changed + changed[:5]])
+    written = store.import_recordings(app_id, [(r, renamed[r.meeting_id]) for r in changed + changed[:5]], now=NOW)
     assert written == 40
     assert store.app_version(app_id)[1] > v1
     final = {r.id: r for r in recs} | {r.id: r for r in changed}
@@ -606,9 +606,9 @@ def test_reimport_updates_never_duplicates_and_keeps_secrets_encrypted(
     for r in with_secrets[:10]:
         assert store.recording_secrets(r.id) == r.storage_secrets
     # an id of another app is refused, nothing written
-    other = store.create_app(account, "other").id
+    other = store.create_app(account, "other", now=NOW).id
     with pytest.raises(InvalidRequest):
-        store.import_recordings(other, [(replace(recs[0], app_id=other), replace(meetings[0], app_id=other))])
+        store.import_recordings(other, [(replace(recs[0], app_id=other), replace(meetings[0], app_id=other))], now=NOW)
     assert store.conflicting_ids(other, [recs[0].id, str(uuid.uuid4())], [meetings[0].id]) == {
         recs[0].id,
         meetings[0].id,
@@ -742,7 +742,9 @@ def test_claims_from_two_processes_never_overlap(backend: Backend, store: Any, t
     unfinished = {r.id for r in recs if r.status in ("INVOKED", "RECORDING", "PAUSED", "UPLOADING")}
     # imported rows are never claimed
     meeting = make_meeting(random.Random(52), app_id, "imported")
-    store.import_recordings(app_id, [(make_recording(random.Random(53), app_id, meeting, status="INVOKED"), meeting)])
+    store.import_recordings(
+        app_id, [(make_recording(random.Random(53), app_id, meeting, status="INVOKED"), meeting)], now=NOW
+    )
     stores = [backend.open(), backend.open()]  # two processes (on other hosts: only lapsed leases are taken)
     owners = ["host-a.example:101", "host-b.example:202"]
     claimed: list[set[str]] = [set(), set()]
@@ -865,7 +867,7 @@ def test_purges_are_leased_to_one_process(backend: Backend, store: Any, tenant: 
 
 def test_version_bumps_with_every_visible_write_only(store: Any, tenant: tuple[str, str]) -> None:
     account, app_id = tenant
-    other = store.create_app(account, "other").id
+    other = store.create_app(account, "other", now=NOW).id
     rng = random.Random(71)
 
     def version() -> int:
@@ -883,7 +885,7 @@ def test_version_bumps_with_every_visible_write_only(store: Any, tenant: tuple[s
         ("claim", lambda: store.claim_unfinished("h.example:1", NOW, 15_000), False),
         ("hold lease", lambda: store.hold_lease(rec.id, "h.example:2", NOW + 1), False),
         ("update", lambda: store.update_recording(rec.id, lambda r: replace(r, status="RECORDING"), NOW), True),
-        ("import", lambda: store.import_recordings(app_id, [(imported, meeting)]), True),
+        ("import", lambda: store.import_recordings(app_id, [(imported, meeting)], now=NOW), True),
         ("claim purge", lambda: store.claim_purge(rec.id, "h.example:3", NOW + 10, 15_000), False),
         ("purge", lambda: store.mark_purged(rec.id, NOW), False),
         ("flag lapsed", lambda: store.flag_lapsed(NOW), False),

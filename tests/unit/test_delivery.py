@@ -55,8 +55,8 @@ class World:
     def __init__(self, tmp: Path) -> None:
         self.now = T0
         self.store = open_store(Settings(data_dir=tmp / "data"))
-        account = self.store.create_account()
-        self.app = self.store.create_app(account.id, "x").id
+        account = self.store.create_account(now=T0)
+        self.app = self.store.create_app(account.id, "x", now=T0).id
         self.bucket = LocalBucket(LocalBlobStore(tmp / "bucket"), open_signer(self.store.cipher), "http://rk.test")
         self.failures: list[DestinationError] = []
         self.received: dict[str, bytes] = {}

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recordkit.api.errors import status_of
-from recordkit.blobs.keys import object_key
 from recordkit.domain import lifecycle
+from recordkit.domain.keys import object_key
 from recordkit.domain.lifecycle import Clock, Event, apply, next_status, recorded_ms
 from recordkit.domain.models import Recording
 from recordkit.domain.recordings import (

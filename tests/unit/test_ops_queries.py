@@ -38,8 +38,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 
 def _tenant(store: Any) -> tuple[str, str]:
-    account = store.create_account()
-    app = store.create_app(account.id, "ops")
+    account = store.create_account(now=NOW)
+    app = store.create_app(account.id, "ops", now=NOW)
     meeting = Meeting(id=str(uuid.uuid4()), app_id=app.id, created_ms=NOW, updated_ms=NOW, title="ops")
     store.create_meeting(meeting)
     return app.id, meeting.id
@@ -132,7 +132,7 @@ def test_sqlite_check_fails_when_the_file_is_gone_although_connections_hold_it(t
     try:
         ops = store.ops_queries()
         assert not ops.check().behind
-        store.create_account()  # the store's own connection stays open on the file
+        store.create_account(now=NOW)  # the store's own connection stays open on the file
         path.rename(tmp_path / "moved.sqlite3")
         with pytest.raises(Unavailable, match="database"):
             ops.check()

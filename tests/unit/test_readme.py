@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from recordkit.api.app import create_app
+from recordkit.domain.timefmt import now_ms
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
 
@@ -30,9 +31,9 @@ def test_the_list_sections_error_example_is_the_servers_answer(tmp_path: Path) -
 
     settings = Settings(data_dir=tmp_path / "data", run_jobs=False)
     store = open_store(settings)
-    account = store.create_account()
-    app_id = store.create_app(account.id, "readme").id
-    _, token = store.create_token(account.id, "Realtime Admin")
+    account = store.create_account(now=now_ms())
+    app_id = store.create_app(account.id, "readme", now=now_ms()).id
+    _, token = store.create_token(account.id, "Realtime Admin", now=now_ms())
     store.close()
     app = create_app(settings)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recordkit.domain.models import Meeting
+from recordkit.domain.timefmt import now_ms
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
 
@@ -16,8 +17,8 @@ CONFIG = {
 
 def test_secrets_in_recording_configs_never_reach_the_disk_in_clear(tmp_path: Path) -> None:
     store = open_store(Settings(data_dir=tmp_path))
-    account = store.create_account()
-    app = store.create_app(account.id, "x")
+    account = store.create_account(now=now_ms())
+    app = store.create_app(account.id, "x", now=now_ms())
     meeting = Meeting(id="11111111-1111-4111-8111-111111111111", app_id=app.id, created_ms=0, updated_ms=0)
     meeting.recording_config = CONFIG
     store.create_meeting(meeting)

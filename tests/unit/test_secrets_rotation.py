@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from recordkit.blobs.bucket import open_signer
 from recordkit.cli.main import main
 from recordkit.domain.models import Meeting, Recording
+from recordkit.domain.timefmt import now_ms
 from recordkit.errors import Forbidden, Unavailable
 from recordkit.settings import Settings
 from recordkit.store.factory import open_store
@@ -31,8 +32,8 @@ CONFIG = {"storage_config": {"type": "sftp", "host": "h", "username": "u", "pass
 def test_rotate_then_the_new_key_alone_opens_everything(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     store = open_store(Settings(data_dir=data_dir, secret_keys=(KEY_A,)))
-    account = store.create_account()
-    app = store.create_app(account.id, "x")
+    account = store.create_account(now=now_ms())
+    app = store.create_app(account.id, "x", now=now_ms())
     store.set_app_recording_config(app.id, CONFIG)
     meeting = Meeting(id=MEETING, app_id=app.id, created_ms=0, updated_ms=0, recording_config=CONFIG)
     store.create_meeting(meeting)
@@ -93,8 +94,8 @@ def test_rotate_then_the_new_key_alone_opens_everything(tmp_path: Path) -> None:
 def test_rotate_reports_what_no_key_opens(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     store = open_store(Settings(data_dir=data_dir, secret_keys=(KEY_A,)))
-    account = store.create_account()
-    store.set_app_recording_config(store.create_app(account.id, "x").id, CONFIG)
+    account = store.create_account(now=now_ms())
+    store.set_app_recording_config(store.create_app(account.id, "x", now=now_ms()).id, CONFIG)
     store.close()
     result = CliRunner().invoke(
         main, ["secrets", "rotate", "--data-dir", str(data_dir)], env={"RECORDKIT_SECRET_KEYS": KEY_B}

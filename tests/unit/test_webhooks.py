@@ -210,8 +210,8 @@ def test_judge_counts_a_redeliverys_budget_from_where_it_began() -> None:
 class World:
     def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
         self.store: Any = open_store(Settings.from_env(env={}, data_dir=data_dir, database_url=database_url))
-        account = self.store.create_account()
-        self.app = self.store.create_app(account.id, "demo")
+        account = self.store.create_account(now=now_ms())
+        self.app = self.store.create_app(account.id, "demo", now=now_ms())
         now = now_ms()
         self.meeting = Meeting(id=_uuid(), app_id=self.app.id, created_ms=now, updated_ms=now, title="Sync")
         self.store.create_meeting(self.meeting)
@@ -285,8 +285,10 @@ def test_every_status_change_of_a_managed_recording_is_queued_once_per_subscribe
 def test_imported_recordings_never_emit(world: World) -> None:
     world.hook()
     rec = Recording(id=_uuid(), app_id=world.app.id, meeting_id=world.meeting.id, status="UPLOADED", invoked_ms=1)
-    world.store.import_recordings(world.app.id, [(rec, world.meeting)])
-    world.store.import_recordings(world.app.id, [(msgspec.structs.replace(rec, status="ERRORED"), world.meeting)])
+    world.store.import_recordings(world.app.id, [(rec, world.meeting)], now=now_ms())
+    world.store.import_recordings(
+        world.app.id, [(msgspec.structs.replace(rec, status="ERRORED"), world.meeting)], now=now_ms()
+    )
     assert world.store.list_deliveries() == []
 
 

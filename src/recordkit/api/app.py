@@ -14,14 +14,12 @@ from recordkit.api.errors import on_http_exception, on_recordkit_error, on_unexp
 from recordkit.api.guard import TargetGuard
 from recordkit.api.operations import Operations
 from recordkit.api.ratelimit import RateLimit
-from recordkit.api.recordings import file_routes, recording_routes
+from recordkit.api.recordings import file_routes
 from recordkit.api.routes import build_routes
 from recordkit.api.webhooks import webhook_routes
 from recordkit.blobs.bucket import LocalBucket
 from recordkit.domain.ports import Store
-from recordkit.domain.recordings import RecordingOps
-from recordkit.domain.service import RecordingsService
-from recordkit.domain.webhooks import WebhooksService
+from recordkit.domain.services import Services
 from recordkit.errors import RecordKitError
 from recordkit.jobs.stopping import stop_task
 from recordkit.runtime import Runtime
@@ -36,22 +34,23 @@ def create_app(settings: Settings, store: Store | None = None, *, runtime: Runti
     runtime = runtime if runtime is not None else Runtime(settings, store=store)
     settings = runtime.settings
     store = runtime.store
-    service = RecordingsService(store, runtime.clock)
+    clock = runtime.clock
     bucket = runtime.bucket
     supervisor = runtime.supervisor
     addresses = AddressPolicy(allow_private=settings.allow_private_network)  # url, SFTP host, webhook URLs
-    ops = RecordingOps(
-        service,
+    services = Services.build(
+        store,
+        store,
+        clock,
         on_change=supervisor.poke,
         preflight=runtime.preflight if settings.storage_preflight else None,
         addresses=addresses,
     )
     local = bucket.store if isinstance(bucket, LocalBucket) else None
-    extra = recording_routes(ops, settings.max_body_bytes) + file_routes(local, runtime.signer, service.clock)
+    extra = file_routes(local, runtime.signer, clock)
     operations = Operations(runtime)  # /livez, /readyz, /metrics; request ids, access log
     dispatcher = runtime.webhooks
-    hooks = WebhooksService(service, store, service.clock, addresses=addresses)
-    extra += webhook_routes(service, hooks, runtime.webhook_signer, settings.max_body_bytes)
+    extra += webhook_routes(services, runtime.webhook_signer, settings.max_body_bytes)
     extra += operations.routes()
     recorders = runtime.recorders
 
@@ -61,9 +60,7 @@ def create_app(settings: Settings, store: Store | None = None, *, runtime: Runti
         if settings.run_jobs:
             for name, recorder in recorders:
                 if not recorder.available():
-                    logging.getLogger("recordkit").warning(
-                        "recordings (%s) cannot be made: %s", name, recorder.status()
-                    )
+                    log.warning("recordings (recorder %s) cannot be made: %s", name, recorder.status())
             await asyncio.to_thread(supervisor.remove_orphans)
             task = asyncio.create_task(supervisor.run())
         await dispatcher.start(settings.run_jobs)  # the webhook key is made here on first serve
@@ -78,7 +75,7 @@ def create_app(settings: Settings, store: Store | None = None, *, runtime: Runti
 
     app = Starlette(
         lifespan=lifespan,
-        routes=build_routes(service, settings, extra, addresses),
+        routes=build_routes(services, settings.max_body_bytes, extra),
         exception_handlers={
             RecordKitError: on_recordkit_error,
             HTTPException: on_http_exception,
@@ -92,7 +89,7 @@ def create_app(settings: Settings, store: Store | None = None, *, runtime: Runti
     app.add_middleware(TargetGuard)  # a path or query that is not UTF-8, or holds NUL: 400 before all else
     operations.install(app)  # after the rate limiter: the outermost middleware
     app.state.store = store
-    app.state.service = service
+    app.state.services = services
     app.state.supervisor = supervisor
     app.state.webhooks = dispatcher
     app.state.settings = settings

@@ -1,4 +1,5 @@
-"""Routes of the recording operations (SPEC §4) and of signed downloads (SPEC §6)."""
+"""Routes of the recordings endpoints (SPEC §4): the list (the seed endpoint), start, track, get,
+act, active; and of signed downloads (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from recordkit.api import wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
 from recordkit.api.downloads import serve_file
+from recordkit.api.http import KIT, json_response, query_params
 from recordkit.blobs.local import LocalBlobStore
 from recordkit.blobs.signing import FILES_PATH, UrlSigner
 from recordkit.domain import render
 from recordkit.domain.models import Principal, Recording
 from recordkit.domain.ports import Clock
-from recordkit.domain.recordings import ActionBody, RecordingOps, StartRecordingBody, StartTrackBody
+from recordkit.domain.recordings import ActionBody, StartRecordingBody, StartTrackBody
+from recordkit.domain.services import Services
 from recordkit.errors import Forbidden, Gone, NotFound
 
-JSON = "application/json"
 T = TypeVar("T")
-KIT = "/client/v4/accounts/{account_id}/realtime/kit"
 
 
 def recording_detail(rec: Recording) -> dict[str, Any]:
@@ -47,18 +48,25 @@ def _error(rec: Recording) -> str | None:
 
 
 def _ok(data: Any, status: int = 200) -> Response:
-    return Response(wire.ok(data), status_code=status, media_type=JSON)
+    return json_response(wire.ok(data), status)
 
 
-def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
-    store = ops.store
+def recording_routes(services: Services, max_body: int) -> list[BaseRoute]:
+    store, access, ops = services.store, services.access, services.recordings
+
+    async def list_recordings(request: Request) -> Response:
+        """The seed endpoint: rows come rendered from the store (or the page cache), joined as they are."""
+        principal = authenticate(request, store)
+        p = request.path_params
+        rows, total, page = ops.list(principal, p["account_id"], p["app_id"], query_params(request))
+        return json_response(wire.ok_raw_list(rows, page, total))
 
     async def writer(request: Request, kind: type[T]) -> tuple[Principal, dict[str, str], T]:
         """A write call: who calls (allowed to write in this app), its path, its body (checked last)."""
         principal = authenticate(request, store)
         p = request.path_params
-        ops.service.app_for(principal, p["account_id"], p["app_id"])
-        ops.service.require_write(principal)
+        access.app_for(principal, p["account_id"], p["app_id"])
+        access.require_write(principal)
         return principal, p, decode(await read_body(request, max_body), kind)
 
     async def start(request: Request) -> Response:
@@ -94,6 +102,7 @@ def recording_routes(ops: RecordingOps, max_body: int) -> list[BaseRoute]:
 
     base = f"{KIT}/{{app_id}}/recordings"
     return [
+        Route(base, list_recordings, methods=["GET"]),
         Route(base, start, methods=["POST"]),
         Route(f"{base}/track", start_track, methods=["POST"]),
         Route(f"{base}/active-recording/{{meeting_id}}", active, methods=["GET"]),

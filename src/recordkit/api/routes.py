@@ -1,99 +1,43 @@
-"""Routes: parse the wire shape, call the domain service, render the wire shape. Nothing else."""
+"""The route table: each resource's routes (apps first), then the extra ones, then the fallback."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 
-from recordkit.api import openapi, wire
+from recordkit.api import openapi
+from recordkit.api.apps import app_routes
 from recordkit.api.auth import authenticate
-from recordkit.api.body import decode, read_body
+from recordkit.api.http import KIT, json_response
 from recordkit.api.meetings import meeting_routes
-from recordkit.domain.service import RecordingsService
+from recordkit.api.recordings import recording_routes
+from recordkit.domain.services import Services
 from recordkit.errors import MethodNotAllowed, NotFound, NotImplementedYet
-from recordkit.security.netpolicy import AddressPolicy
-from recordkit.settings import Settings
-
-JSON = "application/json"
-KIT = "/client/v4/accounts/{account_id}/realtime/kit"
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
-class CreateAppBody(msgspec.Struct):
-    name: str
-
-
-def _params(request: Request) -> dict[str, list[str]]:
-    params: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        params.setdefault(key, []).append(value)
-    return params
-
-
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=JSON)
-
-
-def build_routes(
-    service: RecordingsService,
-    settings: Settings,
-    extra: list[BaseRoute] | None = None,
-    addresses: AddressPolicy | None = None,
-) -> list[BaseRoute]:
-    store = service.store
-
+def build_routes(services: Services, max_body: int, extra: list[BaseRoute] | None = None) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
-        return _json(b'{"status":"ok"}')
+        return json_response(b'{"status":"ok"}')
 
     async def openapi_json(request: Request) -> Response:
-        return _json(openapi.document_bytes())
-
-    async def list_apps(request: Request) -> Response:
-        principal = authenticate(request, store)
-        apps, total, page = service.list_apps(principal, request.path_params["account_id"], _params(request))
-        return _json(wire.ok_list([wire.app(a) for a in apps], page, total))
-
-    async def create_app(request: Request) -> Response:
-        principal = authenticate(request, store)
-        service.check_account(principal, request.path_params["account_id"])
-        service.require_write(principal)
-        body = decode(await read_body(request, settings.max_body_bytes), CreateAppBody)
-        app = service.create_app(principal, request.path_params["account_id"], body.name)
-        return _json(wire.ok({"app": wire.app(app)}))
-
-    async def get_app(request: Request) -> Response:
-        principal = authenticate(request, store)
-        p = request.path_params
-        app = service.app_for(principal, p["account_id"], p["app_id"])
-        return _json(wire.ok(wire.app(app)))
-
-    async def list_recordings(request: Request) -> Response:
-        principal = authenticate(request, store)
-        p = request.path_params
-        rows, total, page = service.list_recordings(principal, p["account_id"], p["app_id"], _params(request))
-        return _json(wire.ok_raw_list(rows, page, total))
+        return json_response(openapi.document_bytes())
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/client/v4/openapi.json", openapi_json, methods=["GET"]),
-        Route(f"{KIT}/apps", list_apps, methods=["GET"]),
-        Route(f"{KIT}/apps", create_app, methods=["POST"]),
-        Route(f"{KIT}/apps/{{app_id}}", get_app, methods=["GET"]),
-        Route(f"{KIT}/{{app_id}}/recordings", list_recordings, methods=["GET"]),
-        *meeting_routes(service, settings, addresses),
+        *app_routes(services, max_body),  # first: see recordkit.api.apps
+        *recording_routes(services, max_body),
+        *meeting_routes(services, max_body),
     ]
     routes.extend(extra or [])
-    routes.append(_fallback(routes, service))
+    routes.append(_fallback(routes, services))
     return routes
 
 
-def _fallback(known: list[BaseRoute], service: RecordingsService) -> BaseRoute:
+def _fallback(known: list[BaseRoute], services: Services) -> BaseRoute:
     """Known path with another method: 405. Other RealtimeKit paths: 501 naming them. Else 404."""
 
     async def fallback(request: Request) -> Response:
@@ -103,8 +47,8 @@ def _fallback(known: list[BaseRoute], service: RecordingsService) -> BaseRoute:
         )
         if allowed:
             raise MethodNotAllowed(f"Method {request.method} not allowed on {request.url.path}", allow=allowed)
-        principal = authenticate(request, service.store)
-        service.check_account(principal, request.path_params["account_id"])
+        principal = authenticate(request, services.store)
+        services.access.check_account(principal, request.path_params["account_id"])
         rest = request.path_params["rest"].strip("/")
         parts = rest.split("/")
         dot_segments = any(part in ("", ".", "..") for part in parts)  # "..%2F.." decoded: not a RealtimeKit path

@@ -19,26 +19,19 @@ from starlette.routing import BaseRoute, Route
 from recordkit.api import wire
 from recordkit.api.auth import authenticate
 from recordkit.api.body import decode, read_body
+from recordkit.api.http import KIT, json_response
 from recordkit.domain.models import Principal, Webhook
-from recordkit.domain.service import RecordingsService
-from recordkit.domain.webhooks import EVENTS, WebhookBody, WebhookPatch, WebhooksService, webhook_wire
+from recordkit.domain.services import Services
+from recordkit.domain.webhooks import EVENTS, WebhookBody, WebhookPatch, webhook_wire
 from recordkit.security.webhook_keys import WebhookSigner
 
-JSON = "application/json"
-KIT = "/client/v4/accounts/{account_id}/realtime/kit"
 WEBHOOKS = f"{KIT}/{{app_id}}/webhooks"
 WEBHOOK = f"{WEBHOOKS}/{{webhook_id}}"
 PUBLIC_KEY_PATH = "/.well-known/webhooks.json"
 
 
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=JSON)
-
-
-def webhook_routes(
-    service: RecordingsService, hooks: WebhooksService, signer: WebhookSigner, max_body: int
-) -> list[BaseRoute]:
-    store = service.store
+def webhook_routes(services: Services, signer: WebhookSigner, max_body: int) -> list[BaseRoute]:
+    store, hooks = services.store, services.webhooks
 
     def caller(request: Request, write: bool = False) -> tuple[Principal, str]:
         principal = authenticate(request, store)
@@ -54,39 +47,39 @@ def webhook_routes(
     async def create(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         body = decode(await read_body(request, max_body), WebhookBody)
-        return _json(wire.ok(webhook_wire(await off_loop(hooks.create, app_id, body))), status=201)
+        return json_response(wire.ok(webhook_wire(await off_loop(hooks.create, app_id, body))), status=201)
 
     async def list_all(request: Request) -> Response:
         _, app_id = caller(request)
-        return _json(wire.ok([webhook_wire(h) for h in hooks.list_all(app_id)]))
+        return json_response(wire.ok([webhook_wire(h) for h in hooks.list_all(app_id)]))
 
     async def events(request: Request) -> Response:
         caller(request)
-        return _json(wire.ok(list(EVENTS)))
+        return json_response(wire.ok(list(EVENTS)))
 
     async def get_one(request: Request) -> Response:
         _, app_id = caller(request)
-        return _json(wire.ok(webhook_wire(hooks.get(app_id, request.path_params["webhook_id"]))))
+        return json_response(wire.ok(webhook_wire(hooks.get(app_id, request.path_params["webhook_id"]))))
 
     async def replace(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         body = decode(await read_body(request, max_body), WebhookBody)
         hook = await off_loop(hooks.replace, app_id, request.path_params["webhook_id"], body)
-        return _json(wire.ok(webhook_wire(hook)))
+        return json_response(wire.ok(webhook_wire(hook)))
 
     async def edit(request: Request) -> Response:
         _, app_id = caller(request, write=True)
         patch = decode(await read_body(request, max_body), WebhookPatch)
         hook = await off_loop(hooks.edit, app_id, request.path_params["webhook_id"], patch)
-        return _json(wire.ok(webhook_wire(hook)))
+        return json_response(wire.ok(webhook_wire(hook)))
 
     async def delete(request: Request) -> Response:
         _, app_id = caller(request, write=True)
-        return _json(wire.ok(webhook_wire(hooks.delete(app_id, request.path_params["webhook_id"]))))
+        return json_response(wire.ok(webhook_wire(hooks.delete(app_id, request.path_params["webhook_id"]))))
 
     async def public_key(request: Request) -> Response:
         pem = await run_in_threadpool(signer.public_pem)  # made on first need: RSA takes a moment
-        return _json(wire.encode({"success": True, "data": {"publicKey": pem}, "message": ""}))
+        return json_response(wire.encode({"success": True, "data": {"publicKey": pem}, "message": ""}))
 
     key_route = Route(PUBLIC_KEY_PATH, public_key, methods=["GET"])
     return [

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from recordkit.blobs.keys import split_key
+from recordkit.domain.keys import split_key
 from recordkit.errors import NotFound
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from recordkit.blobs.keys import check_name, split_key
+from recordkit.domain.keys import check_name, split_key
 from recordkit.errors import InvalidRequest, NotFound, Unavailable
 
 MAX_PRESIGN_SECONDS: Final = 7 * 24 * 3600  # SigV4's limit

@@ -27,6 +27,7 @@ from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
 from recordkit.distribution import DISTRIBUTION
 from recordkit.domain.models import PERMISSIONS
+from recordkit.domain.timefmt import now_ms
 from recordkit.errors import RecordKitError
 from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
 
@@ -178,9 +179,10 @@ def serve(
 
 
 def _bootstrap(store: Store) -> tuple[str, str, str]:
-    account = store.create_account()
-    app = store.create_app(account.id, "default")
-    _, token = store.create_token(account.id, "Realtime Admin")
+    now = now_ms()
+    account = store.create_account(now=now)
+    app = store.create_app(account.id, "default", now=now)
+    _, token = store.create_token(account.id, "Realtime Admin", now=now)
     return account.id, app.id, token
 
 
@@ -253,7 +255,7 @@ def account_create(data_dir: Path, as_json: bool) -> None:
     """Create an account."""
     store = _store(data_dir)
     try:
-        made = store.create_account()
+        made = store.create_account(now=now_ms())
     finally:
         store.close()
     _emit(as_json, {"account_id": made.id}, f"account_id: {made.id}")
@@ -274,7 +276,7 @@ def app_create(data_dir: Path, as_json: bool, account_id: str, name: str) -> Non
     """Create an app in an account."""
     store = _store(data_dir)
     try:
-        made = store.create_app(account_id, name)
+        made = store.create_app(account_id, name, now=now_ms())
     finally:
         store.close()
     _emit(as_json, {"app_id": made.id}, f"app_id: {made.id}")
@@ -335,7 +337,7 @@ def token_create(data_dir: Path, as_json: bool, account_id: str, permission: str
     """Create a token (printed once; only its hash is stored)."""
     store = _store(data_dir)
     try:
-        token_id, secret = store.create_token(account_id, permission)
+        token_id, secret = store.create_token(account_id, permission, now=now_ms())
     finally:
         store.close()
     _emit(as_json, {"token": secret, "token_id": token_id}, f"token:    {secret}\ntoken_id: {token_id}")
@@ -350,7 +352,7 @@ def token_revoke(data_dir: Path, as_json: bool, token_or_id: str) -> None:
     """Revoke a token, given the token itself or its id."""
     store = _store(data_dir)
     try:
-        revoked = store.revoke_token(token_or_id)
+        revoked = store.revoke_token(token_or_id, now=now_ms())
     finally:
         store.close()
     if not revoked:

@@ -219,6 +219,7 @@ def _archiver(
     as_json: bool,
 ) -> Any:
     from recordkit.domain.ids import check_account_id, check_app_id
+    from recordkit.domain.timefmt import now_ms
     from recordkit.errors import RecordKitError
     from recordkit.runtime import Runtime
     from recordkit.sync.archiver import Archiver, Source, Target, ensure_target
@@ -234,7 +235,7 @@ def _archiver(
         default_account = existing.account_id if existing is not None and to_app else account
         target = Target(check_account_id(to_account or default_account), target_app)
         name = _app_name(client, account, app)
-        if ensure_target(store, target, name) and not as_json:
+        if ensure_target(store, target, name, now=now_ms()) and not as_json:
             hint = ["recordkit", "token", "create", "--account", target.account_id]
             hint += ["--data-dir", str(settings.data_dir.absolute())]  # the data dir that has the account
             click.echo(

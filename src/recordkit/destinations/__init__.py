@@ -9,8 +9,8 @@ comes with the default install (boto3, azure-storage-blob, google-cloud-storage,
 """
 
 from recordkit.destinations.base import Destination, DestinationError
-from recordkit.destinations.config import validate_storage_config
 from recordkit.destinations.factory import open_destination
 from recordkit.domain.endpoints import Endpoints
+from recordkit.domain.storage_config import validate_storage_config
 
 __all__ = ["Destination", "DestinationError", "Endpoints", "open_destination", "validate_storage_config"]

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from recordkit.destinations.base import Destination, DestinationError
-from recordkit.destinations.config import parse_storage_config
 from recordkit.domain.endpoints import Endpoints
+from recordkit.domain.storage_config import parse_storage_config
 
 # The package each type's client comes from (all in the default install; see docs/decisions.md).
 PACKAGES = {

@@ -22,8 +22,8 @@ from recordkit.destinations.base import (
     fail,
     probe_name,
 )
-from recordkit.destinations.config import StorageSpec
-from recordkit.destinations.naming import build_name, key_under
+from recordkit.domain.naming import build_name, key_under
+from recordkit.domain.storage_config import StorageSpec
 from recordkit.errors import InvalidRequest
 
 SCOPES: Final = ("https://www.googleapis.com/auth/devstorage.read_write",)

@@ -19,8 +19,8 @@ from recordkit.destinations.base import (
     fail,
     probe_name,
 )
-from recordkit.destinations.config import StorageSpec
-from recordkit.destinations.naming import build_name, key_under
+from recordkit.domain.naming import build_name, key_under
+from recordkit.domain.storage_config import StorageSpec
 from recordkit.errors import InvalidRequest
 
 # Error codes that mean "slow down / try later" even when the status is a 4xx.

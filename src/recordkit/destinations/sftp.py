@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from recordkit.destinations.base import PROBE_BODY, DestinationError, check_local_file, fail, probe_name
-from recordkit.destinations.config import StorageSpec
-from recordkit.destinations.naming import ObjectName, build_name, key_under
+from recordkit.domain.naming import ObjectName, build_name, key_under
+from recordkit.domain.storage_config import StorageSpec
 from recordkit.errors import InvalidRequest
 from recordkit.security.netpolicy import is_public
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from recordkit.domain.models import Meeting
+from recordkit.domain.storage_config import validate_storage_config
 from recordkit.errors import InvalidRequest
 
 MAX_TITLE: Final = 1024
@@ -265,9 +266,7 @@ def _storage_config(s: StorageConfig, at: str) -> None:
 
 
 def _complete_storage_config(s: StorageConfig, at: str) -> None:
-    """Everything its type needs (``recordkit.destinations.config``); messages name ``at``'s field."""
-    from recordkit.destinations.config import validate_storage_config
-
+    """Everything its type needs (``recordkit.domain.storage_config``); messages name ``at``'s field."""
     try:
         validate_storage_config(msgspec.to_builtins(s))
     except InvalidRequest as exc:

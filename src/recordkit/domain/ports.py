@@ -48,8 +48,8 @@ class MeetingStore(Protocol):
 class RecordingStore(MeetingStore, Protocol):
     """Metadata: accounts, apps, tokens, meetings, recordings. Every implementation passes one suite."""
 
-    def create_account(self, account_id: str | None = None) -> Account:
-        """A new account; with ``account_id``, that id (an archive keeps its source's ids)."""
+    def create_account(self, account_id: str | None = None, *, now: int) -> Account:
+        """A new account, created at ``now`` (ms); with ``account_id``, that id (an archive keeps its source's ids)."""
         ...
 
     def get_account(self, account_id: str) -> Account | None: ...
@@ -58,7 +58,7 @@ class RecordingStore(MeetingStore, Protocol):
         """Whether any account exists (``recordkit serve`` makes the first one)."""
         ...
 
-    def create_app(self, account_id: str, name: str, app_id: str | None = None) -> App:
+    def create_app(self, account_id: str, name: str, app_id: str | None = None, *, now: int) -> App:
         """A new app; with ``app_id``, that id (an archive keeps its source's ids)."""
         ...
 
@@ -74,17 +74,19 @@ class RecordingStore(MeetingStore, Protocol):
 
     def list_apps(self, account_id: str, page: Page, search: str | None, ascending: bool) -> tuple[list[App], int]: ...
 
-    def create_token(self, account_id: str, permission: str) -> tuple[str, str]: ...
+    def create_token(self, account_id: str, permission: str, *, now: int) -> tuple[str, str]: ...
 
-    def revoke_token(self, token_or_id: str) -> bool: ...
+    def revoke_token(self, token_or_id: str, *, now: int) -> bool: ...
 
     def authenticate(self, token: str) -> Principal | None: ...
 
-    def list_recordings(self, app_id: str, query: RecordingQuery, now_ms: int) -> tuple[list[bytes], int]:
+    def list_recordings(self, app_id: str, query: RecordingQuery, now: int) -> tuple[list[bytes], int]:
         """A page of list items, each already rendered as JSON with its meeting, and the exact total."""
         ...
 
-    def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]]) -> int: ...
+    def import_recordings(self, app_id: str, items: Iterable[tuple[Recording, Meeting]], *, now: int) -> int:
+        """Insert or update; the last of an id wins. ``now`` stamps the rows and dates the lapse cut."""
+        ...
 
     # -- recordings RecordKit makes --------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Recording operations (SPEC §4): start, get, pause / resume / stop, active, track. Pure rules.
+"""Recording rules (SPEC §4): start and track bodies, config precedence, transitions. Pure.
 
 Config precedence: the start body overrides the meeting's ``recording_config``, which overrides
 the app's defaults, which override RecordKit's defaults (nested objects merge field by field; a
@@ -16,20 +16,16 @@ The addresses a start makes RecordKit reach, the ``url`` to record and an SFTP d
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from recordkit.domain.ids import check_prefix, check_uuid, new_uuid
 from recordkit.domain.lifecycle import ACTIONS, STOP_REASONS, Clock, Event, apply
 from recordkit.domain.meetings import RecordingConfig, validate_recording_config
-from recordkit.domain.models import JSONDict, Principal, Recording, split_storage_config
-
-if TYPE_CHECKING:
-    from recordkit.domain.service import RecordingsService
-    from recordkit.security.netpolicy import AddressPolicy
-from recordkit.errors import InvalidRequest, NotFound
+from recordkit.domain.models import JSONDict, Recording, split_storage_config
+from recordkit.domain.storage_config import validate_storage_config
+from recordkit.errors import InvalidRequest
 
 DEFAULT_CONFIG: JSONDict = {
     "max_seconds": 86400,
@@ -103,8 +99,6 @@ def check_outputs(config: JSONDict) -> None:
     is accepted, as RealtimeKit does, and ends ERRORED "no destination" once recorded)."""
     storage = config.get("storage_config")
     if storage is not None:
-        from recordkit.destinations.config import validate_storage_config
-
         validate_storage_config(storage)
 
 
@@ -237,110 +231,3 @@ def full_storage_config(rec: Recording) -> JSONDict | None:
     if rec.storage_config is None:
         return None
     return {**rec.storage_config, **(rec.storage_secrets or {})}
-
-
-class RecordingOps:
-    """The recording operations behind the API, with their access rules.
-
-    ``preflight``, when set, is called with a new recording's whole storage_config (secrets
-    included) before it is stored; it raises (InvalidRequest, Unavailable) to refuse the start.
-    It may take network time: callers then run ``start`` off the event loop.
-
-    ``addresses``, when set, is the address policy a start's ``url`` and SFTP host must pass; when
-    it looks names up (``addresses.resolves``) callers also run ``start`` off the event loop."""
-
-    def __init__(
-        self,
-        service: RecordingsService,
-        on_change: Callable[[], None] | None = None,
-        preflight: Callable[[JSONDict], None] | None = None,
-        addresses: AddressPolicy | None = None,
-    ) -> None:
-        self.service = service  # RecordingsService: access checks and the store
-        self.store = service.store
-        self.on_change = on_change or (lambda: None)
-        self.preflight = preflight
-        self.addresses = addresses
-
-    @property
-    def blocking(self) -> bool:
-        """Whether a start may wait on the network (a preflight, a DNS lookup)."""
-        return self.preflight is not None or (self.addresses is not None and self.addresses.resolves)
-
-    def _check_addresses(self, rec: Recording, url: str | None) -> None:
-        if self.addresses is None:
-            return
-        if url is not None:
-            self.addresses.check_url(url, "url")
-        self.addresses.check_storage(rec.storage_config, "storage_config.")
-
-    def _preflight(self, rec: Recording) -> None:
-        storage = full_storage_config(rec)
-        if self.preflight is not None and storage is not None:
-            self.preflight(storage)
-
-    def start(self, principal: Principal, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
-        app = self.service.app_for(principal, account_id, app_id)
-        self.service.require_write(principal)
-        meeting_id = check_uuid(body.meeting_id, "meeting_id")
-        meeting = self.store.get_meeting(app.id, meeting_id)
-        if meeting is None:
-            raise NotFound(f"meeting {meeting_id} not found")
-        now = self.service.clock()
-        rec = new_recording(
-            app.id, body, app.recording_config, meeting.recording_config, caller_of(principal.token_id), now
-        )
-        self._check_addresses(rec, body.url)
-        self._preflight(rec)
-        self.store.insert_recording(rec, exclusive=not body.allow_multiple_recordings, now=now)
-        self.on_change()
-        return rec
-
-    def start_track(self, principal: Principal, account_id: str, app_id: str, body: StartTrackBody) -> Recording:
-        app = self.service.app_for(principal, account_id, app_id)
-        self.service.require_write(principal)
-        meeting_id = check_uuid(body.meeting_id, "meeting_id")
-        meeting = self.store.get_meeting(app.id, meeting_id)
-        if meeting is None:
-            raise NotFound(f"meeting {meeting_id} not found")
-        now = self.service.clock()
-        rec = new_track_recording(
-            app.id,
-            body,
-            caller_of(principal.token_id),
-            now,
-            app_config=app.recording_config,
-            meeting_config=meeting.recording_config,
-        )
-        self._check_addresses(rec, None)
-        self._preflight(rec)
-        self.store.insert_recording(rec, exclusive=True, now=now)
-        self.on_change()
-        return rec
-
-    def get(self, principal: Principal, account_id: str, app_id: str, recording_id: str) -> Recording:
-        app = self.service.app_for(principal, account_id, app_id)
-        rec = self.store.get_recording(app.id, check_uuid(recording_id, "recording_id"))
-        if rec is None:
-            raise NotFound(f"recording {recording_id} not found")
-        return rec
-
-    def act(self, principal: Principal, account_id: str, app_id: str, recording_id: str, action: str) -> Recording:
-        app = self.service.app_for(principal, account_id, app_id)
-        self.service.require_write(principal)
-        rec_id = check_uuid(recording_id, "recording_id")
-        if self.store.get_recording(app.id, rec_id) is None:
-            raise NotFound(f"recording {recording_id} not found")
-        event = action_event(action)
-        caller = caller_of(principal.token_id)
-        now = self.service.clock()
-        rec = self.store.update_recording(rec_id, lambda r: transition(r, event, now, caller=caller), now)
-        self.on_change()
-        return rec
-
-    def active(self, principal: Principal, account_id: str, app_id: str, meeting_id: str) -> Recording:
-        app = self.service.app_for(principal, account_id, app_id)
-        found = self.store.active_recordings(app.id, check_uuid(meeting_id, "meeting_id"))
-        if not found:
-            raise NotFound(f"no active recording for meeting {meeting_id}")
-        return found[0]

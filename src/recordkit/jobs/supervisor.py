@@ -27,8 +27,8 @@ from pathlib import Path
 import msgspec
 
 from recordkit.blobs.bucket import Bucket
-from recordkit.blobs.keys import object_key
 from recordkit.domain.endpoints import Endpoints
+from recordkit.domain.keys import object_key
 from recordkit.domain.lifecycle import Clock, Event, recorded_ms
 from recordkit.domain.models import Recording
 from recordkit.domain.ports import Clock as ClockPort

@@ -38,7 +38,6 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from recordkit.blobs.bucket import Bucket
-from recordkit.blobs.keys import check_name, object_key
 from recordkit.client import Client
 from recordkit.client import models as api
 from recordkit.client.errors import (
@@ -51,6 +50,7 @@ from recordkit.client.errors import (
 )
 from recordkit.client.models import format_time
 from recordkit.domain.importing import WireMeeting, WireRecording, to_domain
+from recordkit.domain.keys import check_name, object_key
 from recordkit.domain.models import Meeting, Recording
 from recordkit.domain.ports import RecordingStore
 from recordkit.domain.timefmt import now_ms
@@ -163,15 +163,15 @@ class Target:
     app_id: str
 
 
-def ensure_target(store: RecordingStore, target: Target, app_name: str) -> bool:
+def ensure_target(store: RecordingStore, target: Target, app_name: str, *, now: int) -> bool:
     """Create the destination account and app (with these ids) when missing; True if anything was made."""
     made = False
     if store.get_account(target.account_id) is None:
-        store.create_account(target.account_id)
+        store.create_account(target.account_id, now=now)
         made = True
     app = store.get_app(target.app_id)
     if app is None:
-        store.create_app(target.account_id, app_name, target.app_id)
+        store.create_app(target.account_id, app_name, target.app_id, now=now)
         made = True
     elif app.account_id != target.account_id:
         raise InvalidRequest(f"app {target.app_id} belongs to account {app.account_id}, not {target.account_id}")
@@ -540,13 +540,15 @@ class Archiver:
 
     def _write(self, batch: list[_Row], report: SyncReport) -> None:
         try:
-            self.store.import_recordings(self.target.app_id, [(row.rec, row.meeting) for row in batch])
+            self.store.import_recordings(
+                self.target.app_id, [(row.rec, row.meeting) for row in batch], now=self.clock()
+            )
             written = batch
         except RecordKitError:
             written = []
             for row in batch:  # one of them cannot be written (an id of another app?): find which
                 try:
-                    self.store.import_recordings(self.target.app_id, [(row.rec, row.meeting)])
+                    self.store.import_recordings(self.target.app_id, [(row.rec, row.meeting)], now=self.clock())
                     written.append(row)
                 except RecordKitError as exc:
                     self._undo(row, report)

@@ -12,8 +12,6 @@ import re
 from importlib import resources
 from typing import Any
 
-from recordkit.domain.timefmt import now_ms
-
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 # pg_advisory_xact_lock key: "RKmigrat" as a big-endian int64.
 LOCK_KEY = int.from_bytes(b"RKmigrat", "big", signed=True)
@@ -60,8 +58,10 @@ def migrate_postgres(conn: Any) -> list[str]:
                 continue
             conn.execute(sql)  # no parameters: sent as one simple query, several statements allowed
             conn.execute(
-                "INSERT INTO schema_version (version, name, applied_ms) VALUES (%s, %s, %s)",
-                (version, name, now_ms()),
+                # The database's clock: when it applied the file (a record, not a time the store decides on).
+                "INSERT INTO schema_version (version, name, applied_ms) "
+                "VALUES (%s, %s, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+                (version, name),
             )
             applied.append(name)
     return applied

@@ -1,7 +1,7 @@
 """``PgMeetings``: the meetings half of the PostgreSQL store (create, get, list; SPEC §5).
 
 A mixin of ``PostgresRecordingStore``, as ``SqliteMeetings`` is of the SQLite store: the same rows
-(``meeting_row``, the SQLite store's conversion), converted to this schema by ``pg_meeting``: the
+(``meeting_row``, the shared row codec), converted to this schema by ``pg_meeting``: the
 title and its folded form as exact UTF-8 bytes (text cannot hold NUL), and the folded title as
 text for the trigram index. Title search has SQLite's semantics exactly: a byte-wise substring of
 the folded title, with the trigram index naming the candidates for three characters or more.
@@ -14,6 +14,7 @@ from typing import Any
 
 from recordkit.domain.models import Meeting
 from recordkit.domain.query import MeetingQuery
+from recordkit.store.common.codec import MEETING_READ
 from recordkit.store.postgres.connection import PgPool
 
 PG_MEETING_COLUMNS = (
@@ -44,12 +45,7 @@ PG_MEETING_UPDATE = ", ".join(
     f"{c} = EXCLUDED.{c}" for c in (x.strip() for x in PG_MEETING_COLUMNS.split(",")) if c not in ("id", "app_id")
 )
 _INSERT = f"INSERT INTO meetings ({PG_MEETING_COLUMNS}) VALUES ({', '.join(['%s'] * len(PG_MEETING_TYPES))})"
-# The order ``SqliteRecordingStore._meeting`` reads.
-_READ = (
-    "id, app_id, created_ms, updated_ms, title, status, record_on_start, live_stream_on_start, "
-    "persist_chat, summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, "
-    "recording_config, ai_config"
-)
+_READ = MEETING_READ  # the order ``RowCodec._meeting`` reads
 
 
 def _blob(value: Any) -> bytes | None:

@@ -53,7 +53,7 @@ class PgOps:
             raise Unavailable(f"database: {first}") from None
         return SchemaState(int(version), self.expected)
 
-    def snapshot(self, now_ms: int) -> OpsSnapshot:
+    def snapshot(self, now: int) -> OpsSnapshot:
         pool = self.store.pool
         recordings = {str(s): int(n) for s, n in pool.fetchall(_RECORDINGS) if n}
         jobs = {str(s): (int(n), int(oldest)) for s, n, oldest in pool.fetchall(_JOBS)}
@@ -62,6 +62,6 @@ class PgOps:
             self._has_outbox = bool(row and row[0])
         webhooks = None
         if self._has_outbox:
-            pending, oldest, due = pool.fetchone(_PENDING, (now_ms,))
+            pending, oldest, due = pool.fetchone(_PENDING, (now,))
             webhooks = WebhookBacklog(int(pending), int(due), None if oldest is None else int(oldest))
         return OpsSnapshot(recordings=recordings, jobs=jobs, webhooks=webhooks)

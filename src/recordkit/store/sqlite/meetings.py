@@ -1,7 +1,8 @@
 """``SqliteMeetings``: the meetings half of the SQLite store (create, get, list; SPEC §5).
 
-A mixin of ``SqliteRecordingStore``: it uses the store's connection pool and its row conversions
-(``meeting_row``, ``_meeting``), so an imported meeting and a created one are the same row. A list
+A mixin of ``SqliteRecordingStore``: it uses the store's connection pool and the row codec
+(``meeting_row``, ``_meeting``: ``recordkit.store.common.codec``), so an imported meeting and a
+created one are the same row. A list
 page is assembled from each row's ``wire`` column (the meeting's JSON, rendered at write time).
 Meetings are few per app next to recordings, so ``total_count`` is an exact ``COUNT(*)`` on the
 ``(app_id, [status,] created_ms, id)`` indexes.
@@ -14,23 +15,19 @@ from typing import Any
 
 from recordkit.domain.models import Meeting
 from recordkit.domain.query import MeetingQuery
-from recordkit.store.sqlite import staging
+from recordkit.store.common import staging
+from recordkit.store.common.codec import MEETING_READ
 from recordkit.store.sqlite.connection import ConnectionPool
 
 _N_COLUMNS = len(staging.MEETING_COLUMNS.split(","))
 _INSERT = f"INSERT INTO meetings ({staging.MEETING_COLUMNS}) VALUES ({','.join('?' * _N_COLUMNS)})"
-# The order ``SqliteRecordingStore._meeting`` reads (store.MEETING_COLUMNS).
-_READ = (
-    "id, app_id, created_ms, updated_ms, title, status, record_on_start, live_stream_on_start, "
-    "persist_chat, summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, "
-    "recording_config, ai_config"
-)
+_READ = MEETING_READ  # the order ``RowCodec._meeting`` reads
 
 
 class SqliteMeetings:
     """Meetings on the store's connection pool; mixed into ``SqliteRecordingStore``."""
 
-    # Provided by SqliteRecordingStore (the row conversions are shared with the importer).
+    # Provided by SqliteRecordingStore (the row codec, shared with the importer).
     pool: ConnectionPool
     meeting_row: Callable[[Meeting], tuple[Any, ...]]
     _meeting: Callable[[Sequence[Any]], Meeting]

@@ -58,7 +58,7 @@ class SqliteOps:
             conn.close()
         return SchemaState(version, self.expected)
 
-    def snapshot(self, now_ms: int) -> OpsSnapshot:
+    def snapshot(self, now: int) -> OpsSnapshot:
         conn = self.store.pool.get()
         recordings = {str(s): int(n) for s, n in conn.execute(_RECORDINGS).fetchall() if n}
         jobs = {str(s): (int(n), int(oldest)) for s, n, oldest in conn.execute(_JOBS).fetchall()}
@@ -68,6 +68,6 @@ class SqliteOps:
         webhooks = None
         if self._has_outbox:
             pending, oldest = conn.execute(_PENDING).fetchone()
-            (due,) = conn.execute(_DUE, (now_ms,)).fetchone()
+            (due,) = conn.execute(_DUE, (now,)).fetchone()
             webhooks = WebhookBacklog(int(pending), int(due), None if oldest is None else int(oldest))
         return OpsSnapshot(recordings=recordings, jobs=jobs, webhooks=webhooks)

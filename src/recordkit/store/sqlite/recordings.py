@@ -26,7 +26,7 @@ class SqliteRecordings:
     pool: ConnectionPool
     cipher: SecretCipher
     app_seq: Callable[[str], int]
-    recording_row: Callable[[Recording, int, int], tuple[Any, ...]]
+    recording_row: Callable[..., tuple[Any, ...]]
     _recording: Callable[[str, str, str, bytes, bytes | None], Recording]
     _apply_deltas: Callable[..., None]
 

@@ -19,8 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from recordkit.blobs.keys import check_name
 from recordkit.domain.ids import check_prefix
+from recordkit.domain.keys import check_name
 from recordkit.errors import InvalidRequest
 
 MAX_PATH: Final = 512  # characters of storage_config.path

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from recordkit.destinations.naming import RemotePath, parse_path
+from recordkit.domain.naming import RemotePath, parse_path
 from recordkit.errors import InvalidRequest
 
 STORAGE_TYPES: Final = ("aws", "azure", "digitalocean", "gcs", "sftp")
