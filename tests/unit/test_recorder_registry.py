@@ -97,14 +97,14 @@ def test_the_supervisor_starts_the_recorder_a_recording_names(tmp_path: Path) ->
 
     store = open_store(Settings(data_dir=tmp_path / "data"))
     try:
-        account = store.create_account()
-        app = store.create_app(account.id, "x").id
+        now = now_ms()
+        account = store.create_account(now=now)
+        app = store.create_app(account.id, "x", now=now).id
         main, fake = FakeRecorder("main"), FakeRecorder("fake")
         bucket = LocalBucket(LocalBlobStore(tmp_path / "bucket"), open_signer(store.cipher), "http://rk.test")
         supervisor = Supervisor(
             store, RecorderRegistry({DEFAULT: main, "fake": fake}), bucket, tmp_path / "work", 3_600_000
         )
-        now = now_ms()
         named = Recording(id="r-fake", app_id=app, meeting_id="m1", status="INVOKED", invoked_ms=now)
         named.config = {"recorder": "fake"}
         plain = Recording(id="r-main", app_id=app, meeting_id="m2", status="INVOKED", invoked_ms=now)
