@@ -35,7 +35,7 @@ from tests.support.recording import Kit, Tenant, download, encoders_writing_unde
 from tests.support.servers import RkServer, run_cli
 from tests.support.world import STATUSES, make_meeting, make_recording
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 RECORDING_TIMEOUT = 30.0  # INVOKED -> RECORDING
