@@ -119,7 +119,7 @@ class Background:
 @pytest.fixture(scope="module", autouse=True)
 def max_seconds_recording(request: pytest.FixtureRequest) -> Background | None:
     """Start the 60 s recording as the module begins when its (slow) test is selected."""
-    if not any(item.name == MAX_SECONDS_TEST for item in request.session.items):
+    if not any(getattr(item, "originalname", item.name) == MAX_SECONDS_TEST for item in request.session.items):
         return None
     kit: Kit = request.getfixturevalue("kit")
     meeting = kit.meeting("max seconds")
