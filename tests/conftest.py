@@ -10,7 +10,8 @@ fails the tests that need it, with the command that installs it: the suite never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -70,3 +71,58 @@ def pg_url(pg_cluster: Any) -> Iterator[str]:
     url: str = pg_cluster.new_database()
     yield url
     pg_cluster.drop_database(url)
+
+
+# -- The store kind: a module whose servers are its own runs every test on both stores --------------
+
+STORE_KINDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store the module's servers run on. A module opts in with
+    ``pytestmark = pytest.mark.usefixtures("store_kind")``: each of its tests then runs twice, with
+    the ids ``[sqlite]`` and ``[postgres]`` (``pytest -k postgres``: only the PostgreSQL half). The
+    parameter is module-scoped, so pytest runs one half after the other, each with its own module
+    fixtures (servers), and ``pytest_xdist_make_scheduler`` below sends the halves to two workers."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="module")
+def databases(store_kind: str, request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
+    """The environment that gives each server a module starts a database of its own: nothing for
+    SQLite (its file is in the server's data dir), a fresh database on the session's cluster for
+    PostgreSQL (``pg_cluster``: fails, naming the fix, where no PostgreSQL is installed)."""
+    if store_kind == "sqlite":
+        return dict
+    cluster = request.getfixturevalue("pg_cluster")
+    return lambda: {"RECORDKIT_DATABASE_URL": cluster.new_database()}
+
+
+# A test id's store parameter, alone or beside others: ``test_x[postgres]``, ``test_x[sqlite-3]``,
+# ``test_x[http://[::1]/-postgres]``, schemathesis's ``test_y[GET /a][sqlite]``
+_STORE_PARAM = re.compile(r"[\[-](" + "|".join(STORE_KINDS) + r")(?=[-\]])")
+
+
+def store_half(nodeid: str) -> str:
+    """The unit of work ``--dist loadfile`` gives one worker: the test's file, and for a test with a
+    store parameter its store too, so that a file's SQLite and PostgreSQL halves run side by side."""
+    file, _, name = nodeid.partition("::")
+    found = _STORE_PARAM.search(name, name.find("[")) if "[" in name else None
+    return f"{file}[{found.group(1)}]" if found else file
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (pyproject's addopts), with each file's store halves as units of their
+    own (``store_half``): the node ids stay as pytest makes them. Other ``--dist`` modes: xdist's."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class StoreHalves(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return store_half(nodeid)
+
+    return StoreHalves(config, log)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,18 +59,6 @@ def _start_server(root: Path, database_url: str | None) -> Server:
     started = time.perf_counter()
     proc, port = serve(data_dir, log_path, database_env(["--data-dir", str(data_dir)]))
     return Server(data_dir, port, proc, log_path, time.perf_counter() - started, database_url=database_url)
-
-
-@pytest.fixture(scope="module")
-def databases(request: pytest.FixtureRequest) -> Callable[[], dict[str, str]]:
-    """For modules that start servers of their own: the environment that gives each one its own
-    database. The module's ``STORE`` names the store (default SQLite, whose file is in the server's
-    data dir): test_e2e_recordings_postgres.py runs test_e2e_recordings.py's tests on PostgreSQL,
-    in a file of its own so that pytest-xdist (--dist loadfile) runs the two halves side by side."""
-    if getattr(request.module, "STORE", "sqlite") == "sqlite":
-        return dict
-    cluster = request.getfixturevalue("pg_cluster")
-    return lambda: {"RECORDKIT_DATABASE_URL": cluster.new_database()}
 
 
 _WORLDS: dict[str, World] = {}

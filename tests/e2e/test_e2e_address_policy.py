@@ -21,7 +21,7 @@ from tests.e2e.test_e2e_webhooks import Receiver, deliveries, public_pem, wait_f
 from tests.support.recording import Tenant
 from tests.support.servers import RkServer, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 STRICT = {"RECORDKIT_ALLOW_PRIVATE_NETWORK": "false", "RECORDKIT_RUN_JOBS": "0"}
 ALLOWED = {"RECORDKIT_ALLOW_PRIVATE_NETWORK": "true", "RECORDKIT_RUN_JOBS": "0"}

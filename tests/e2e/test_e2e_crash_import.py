@@ -7,8 +7,8 @@ before some instant, each one whole and as the file has it, counted exactly (``p
 equals ``COUNT(*)`` for every filter), none twice; and importing the file again completes it.
 Batches are made small here (``RECORDKIT_IMPORT_BATCH``) so the kill lands between and inside them.
 
-The server and the imports run on the module's store (``databases``, tests/e2e/conftest.py):
-test_e2e_crash_import_postgres.py runs every test here again on PostgreSQL (``recordkit import
+The server and the imports run on the module's store (``store_kind`` and ``databases``,
+tests/conftest.py): every test runs on SQLite and again on PostgreSQL (``recordkit import
 --database-url``; one transaction per batch under the app's advisory lock), where the checks read
 the database with psycopg and SQLite's ``PRAGMA integrity_check`` has no counterpart.
 """
@@ -37,7 +37,11 @@ from tests.support.recording import Tenant
 from tests.support.servers import RkServer, clean_env, cli_command, database_env, run_cli
 from tests.support.world import STATUSES, Reference, make_meeting, make_recording, parse, to_ms
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("store_kind"),
+]  # every test on both stores (tests/conftest.py)
 
 ROWS = 12_000  # about 12 MB: over the size from which pass one runs on several cores
 BATCH = 200  # 60 batches: the kill lands mid-way

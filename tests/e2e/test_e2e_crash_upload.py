@@ -22,7 +22,11 @@ from tests.support.recording import Kit, Tenant
 from tests.support.servers import RkServer
 from tests.support.storage_servers import SftpServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("store_kind"),
+]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 STALL_AFTER = 24_576  # bytes from RecordKit to the SFTP server: past the login, inside the first file

@@ -17,7 +17,7 @@ from tests.support.media import ffprobe, streams
 from tests.support.recording import Kit, Tenant
 from tests.support.servers import RkServer, cli_json, database_env
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 RECORDING_TIMEOUT = 30.0
 UPLOAD_TIMEOUT = 45.0

@@ -27,7 +27,7 @@ from recordkit.store.factory import open_store
 from tests.support.recording import Tenant
 from tests.support.servers import RkServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 MAX_BODY = 65_536  # the server below runs with RECORDKIT_MAX_BODY_BYTES at this
 

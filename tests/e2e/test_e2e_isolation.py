@@ -21,6 +21,8 @@ from recordkit.api import openapi
 from tests.support.recording import Tenant
 from tests.support.servers import RkServer, cli_json, run_cli
 
+pytestmark = pytest.mark.usefixtures("store_kind")  # every test on both stores (tests/conftest.py)
+
 PUBLIC = {"recordkit_download_file", "recordkit_openapi"}  # signed links and the document itself
 CALLERS = ("none", "unknown", "revoked", "other account", "Realtime", "Realtime Admin")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.recording import Tenant
 from tests.support.servers import RkServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 LIST_TEMPLATE = "/client/v4/accounts/{account_id}/realtime/kit/{app_id}/recordings"
 

@@ -12,6 +12,8 @@ import pytest
 from tests.support.recording import Tenant
 from tests.support.servers import RkServer
 
+pytestmark = pytest.mark.usefixtures("store_kind")  # every test on both stores (tests/conftest.py)
+
 RECORDINGS_RATE = 4  # per 60 s
 OTHER_RATE = 3  # per 60 s
 

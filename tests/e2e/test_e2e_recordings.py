@@ -35,7 +35,7 @@ from tests.support.recording import Kit, Tenant, download, encoders_writing_unde
 from tests.support.servers import RkServer, run_cli
 from tests.support.world import STATUSES, make_meeting, make_recording
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 RECORDING_TIMEOUT = 30.0  # INVOKED -> RECORDING
@@ -119,7 +119,7 @@ class Background:
 @pytest.fixture(scope="module", autouse=True)
 def max_seconds_recording(request: pytest.FixtureRequest) -> Background | None:
     """Start the 60 s recording as the module begins when its (slow) test is selected."""
-    if not any(item.name == MAX_SECONDS_TEST for item in request.session.items):
+    if not any(getattr(item, "originalname", item.name) == MAX_SECONDS_TEST for item in request.session.items):
         return None
     kit: Kit = request.getfixturevalue("kit")
     meeting = kit.meeting("max seconds")

@@ -15,8 +15,8 @@ The recordings run at once in one module fixture (real-time encoding is the slow
 
 A second server keeps the RecordKit bucket itself on S3 (presigned links, retention deletes
 there) and checks preflight. Secrets must appear in no response, log line or stored byte of the
-database. Both servers run on the module's store (``databases``, tests/e2e/conftest.py):
-test_e2e_storage_postgres.py runs every test here again on PostgreSQL.
+database. Both servers run on the module's store (``store_kind`` and ``databases``,
+tests/conftest.py): every test runs on SQLite and again on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from tests.support.recording import Kit, Tenant
 from tests.support.servers import RkServer, clean_env, cli_command, free_port
 from tests.support.storage_servers import AzuriteServer, GcsServer, S3Server, SftpServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 RECORDING_TIMEOUT = 30.0

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tests.support.recording import Kit, Tenant
 from tests.support.servers import RkServer, free_port, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 EVENTS = [
@@ -188,8 +188,8 @@ def assert_envelope(resp: httpx.Response, status: int, *needles: str) -> None:
 def _server(
     tmp_path_factory: pytest.TempPathFactory, name: str, databases: Callable[[], dict[str, str]], **env: str
 ) -> tuple[RkServer, Tenant]:
-    """A server of its own, on the module's store (``databases``, tests/e2e/conftest.py: on
-    PostgreSQL a database of its own, test_e2e_webhooks_postgres.py)."""
+    """A server of its own, on the module's store (``databases``, tests/conftest.py: on
+    PostgreSQL a database of its own)."""
     srv = RkServer(tmp_path_factory.mktemp(name), env={**databases(), **FAST, **env})
     tenant = Tenant.create(srv)
     srv.start()

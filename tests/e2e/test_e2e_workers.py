@@ -7,10 +7,10 @@ The workers and the servers share the work through the store's leases (``claim_u
 recordings, ``claim_deliveries`` for webhooks); these tests count what each process did from the
 JSON logs, which carry the pid.
 
-The servers run on the module's store (``databases``, tests/e2e/conftest.py): the data dir's SQLite
-here, one PostgreSQL database (beside the one data dir) in test_e2e_workers_on_postgres.py.
-test_e2e_workers_postgres.py is another suite: servers with data dirs of their own on one database
-and one S3 bucket.
+The servers run on the module's store (``store_kind`` and ``databases``, tests/conftest.py): the
+data dir's SQLite, then one PostgreSQL database (beside the one data dir).
+test_e2e_stateless_servers_postgres.py is another suite: servers with data dirs of their own on one
+database and one S3 bucket.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tests.e2e.test_e2e_webhooks import FAST, Receiver, deliveries, public_pem, 
 from tests.support.recording import Kit, Tenant
 from tests.support.servers import RkServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 SMALL = {"width": 160, "height": 120}
 LIFECYCLE = ["INVOKED", "RECORDING", "UPLOADING", "UPLOADED"]

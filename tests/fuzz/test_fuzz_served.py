@@ -14,7 +14,7 @@ import schemathesis
 from recordkit.api import openapi
 from tests.support.fuzz import Target, config, finish, start_target
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 schema = schemathesis.openapi.from_dict(openapi.document(), config=config())
 OPERATIONS = [

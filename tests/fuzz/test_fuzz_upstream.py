@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from recordkit.api import openapi
 from tests.support.fuzz import Target, config, finish, spec_status_code, start_target
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("store_kind")]  # every test on both stores (tests/conftest.py)
 
 schema = schemathesis.openapi.from_dict(openapi.with_nullable(openapi.upstream()), config=config())
 OPERATIONS = [

@@ -126,7 +126,7 @@ class Target:
 def start_target(root: Any, env: dict[str, str]) -> Target:
     """A server without background jobs, its tenant, a meeting, a recording, a webhook and a file.
     On SQLite in its data dir, or on the PostgreSQL database ``env`` names (``RECORDKIT_DATABASE_URL``,
-    as the ``databases`` fixture of tests/fuzz/conftest.py gives it)."""
+    as the ``databases`` fixture of tests/conftest.py gives it)."""
     server = RkServer(root, env={"RECORDKIT_RUN_JOBS": "0", **env})
     server.start()
     tenant = Tenant.create(server)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from recordkit.blobs.local import LocalBlobStore
 from recordkit.blobs.s3 import MAX_PRESIGN_SECONDS, S3BlobStore
 from recordkit.blobs.signing import UrlSigner
+from recordkit.errors import NotFound
 from recordkit.security.cipher import SecretCipher
 from recordkit.settings import Settings
 
@@ -97,7 +98,10 @@ class S3Bucket:
         scratch.mkdir(parents=True, exist_ok=True)
         target = scratch / key.rsplit("/", 1)[-1]
         try:
-            self.store.download_to(key, target)
+            try:
+                self.store.download_to(key, target)
+            except NotFound:  # as LocalBucket: a missing copy is permanent (the delivery gives up)
+                raise FileNotFoundError(f"bucket object {key} is missing") from None
             yield target
         finally:
             with contextlib.suppress(OSError):
