@@ -117,8 +117,9 @@ class Background:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def max_seconds_recording(request: pytest.FixtureRequest) -> Background | None:
-    """Start the 60 s recording as the module begins when its (slow) test is selected."""
+def max_seconds_recording(request: pytest.FixtureRequest, store_kind: str) -> Background | None:
+    """Start the 60 s recording as the module begins when its (slow) test is selected: once per
+    store (``store_kind`` named so that each half of the module gets its own, on its own server)."""
     if not any(getattr(item, "originalname", item.name) == MAX_SECONDS_TEST for item in request.session.items):
         return None
     kit: Kit = request.getfixturevalue("kit")
