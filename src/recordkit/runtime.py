@@ -12,6 +12,7 @@ module inside their bodies). ``api.app.create_app`` takes one, or makes one from
     runtime.destination(config)            # a storage_config's destination (destinations/)
     runtime.supervisor, runtime.webhooks   # the jobs: recordings, uploads, sweeps; webhook sends
     runtime.metrics                        # Prometheus metrics (None unless RECORDKIT_METRICS)
+    runtime.services, runtime.addresses    # the domain services; the one address policy
     runtime.close()                        # the store, if it was opened
 
 Layers: above the jobs, ops and adapters, under the api and the cli (pyproject, import-linter).
@@ -33,11 +34,13 @@ if TYPE_CHECKING:
     from recordkit.domain.endpoints import Endpoints
     from recordkit.domain.models import JSONDict
     from recordkit.domain.opsview import OpsQueries
+    from recordkit.domain.services import Services
     from recordkit.jobs.delivery import Delivery, RetryPolicy
     from recordkit.jobs.supervisor import Supervisor
     from recordkit.jobs.webhooks import WebhookDispatcher
     from recordkit.ops.metrics import Metrics
     from recordkit.recorder.registry import RecorderRegistry
+    from recordkit.security.netpolicy import AddressPolicy
     from recordkit.security.webhook_keys import WebhookSigner
 
 
@@ -162,6 +165,7 @@ class Runtime:
             WebhookPolicy.from_settings(self.settings),
             clock=self.clock,
             on_outcome=metrics.webhook_outcome if metrics is not None else None,
+            addresses=self.addresses,
         )
 
     @cached_property
@@ -172,6 +176,29 @@ class Runtime:
         from recordkit.ops.metrics import Metrics
 
         return Metrics(self.ops_queries, shared_dir=self.settings.metrics_dir, version=version())
+
+    # -- the domain --------------------------------------------------------------------------------
+
+    @cached_property
+    def addresses(self) -> AddressPolicy:
+        """The one address policy: a start's ``url``, SFTP hosts, webhook URLs."""
+        from recordkit.security.netpolicy import AddressPolicy
+
+        return AddressPolicy(allow_private=self.settings.allow_private_network)
+
+    @cached_property
+    def services(self) -> Services:
+        """One service per resource over this store and clock; a change pokes the supervisor."""
+        from recordkit.domain.services import Services
+
+        return Services.build(
+            self.store,
+            self.store,
+            self.clock,
+            on_change=self.supervisor.poke,
+            preflight=self.preflight if self.settings.storage_preflight else None,
+            addresses=self.addresses,
+        )
 
     # -- the end -----------------------------------------------------------------------------------
 

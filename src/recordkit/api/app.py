@@ -19,11 +19,9 @@ from recordkit.api.routes import build_routes
 from recordkit.api.webhooks import webhook_routes
 from recordkit.blobs.bucket import LocalBucket
 from recordkit.domain.ports import Store
-from recordkit.domain.services import Services
 from recordkit.errors import RecordKitError
 from recordkit.jobs.stopping import stop_task
 from recordkit.runtime import Runtime
-from recordkit.security.netpolicy import AddressPolicy
 from recordkit.settings import Settings
 
 log = logging.getLogger("recordkit")
@@ -37,15 +35,7 @@ def create_app(settings: Settings, store: Store | None = None, *, runtime: Runti
     clock = runtime.clock
     bucket = runtime.bucket
     supervisor = runtime.supervisor
-    addresses = AddressPolicy(allow_private=settings.allow_private_network)  # url, SFTP host, webhook URLs
-    services = Services.build(
-        store,
-        store,
-        clock,
-        on_change=supervisor.poke,
-        preflight=runtime.preflight if settings.storage_preflight else None,
-        addresses=addresses,
-    )
+    services = runtime.services
     local = bucket.store if isinstance(bucket, LocalBucket) else None
     extra = file_routes(local, runtime.signer, clock)
     operations = Operations(runtime)  # /livez, /readyz, /metrics; request ids, access log

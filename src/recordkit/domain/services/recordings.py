@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from recordkit.domain.ids import check_app_id, check_uuid
 from recordkit.domain.listcache import PageCache, cacheable, params_key
-from recordkit.domain.models import JSONDict, Principal, Recording
+from recordkit.domain.models import App, JSONDict, Meeting, Principal, Recording
 from recordkit.domain.ports import RecordingStore
 from recordkit.domain.query import Page, QueryParams, parse_recording_query
 from recordkit.domain.recordings import (
@@ -100,30 +100,36 @@ class RecordingsService:
             self.pages.put(key, found[1], (rows, total, query.page))
         return rows, total, query.page
 
-    def start(self, principal: Principal, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
+    def _writable_meeting(
+        self, principal: Principal, account_id: str, app_id: str, meeting_id: str
+    ) -> tuple[App, Meeting]:
+        """The app and the meeting a start names, when the caller may write there (401/403/404)."""
         app = self.access.app_for(principal, account_id, app_id)
         self.access.require_write(principal)
-        meeting_id = check_uuid(body.meeting_id, "meeting_id")
+        meeting_id = check_uuid(meeting_id, "meeting_id")
         meeting = self.store.get_meeting(app.id, meeting_id)
         if meeting is None:
             raise NotFound(f"meeting {meeting_id} not found")
+        return app, meeting
+
+    def _insert(self, rec: Recording, url: str | None, *, exclusive: bool, now: int) -> Recording:
+        """A new recording past the address policy and the preflight, stored; the supervisor poked."""
+        self._check_addresses(rec, url)
+        self._preflight(rec)
+        self.store.insert_recording(rec, exclusive=exclusive, now=now)
+        self.on_change()
+        return rec
+
+    def start(self, principal: Principal, account_id: str, app_id: str, body: StartRecordingBody) -> Recording:
+        app, meeting = self._writable_meeting(principal, account_id, app_id, body.meeting_id)
         now = self.clock()
         rec = new_recording(
             app.id, body, app.recording_config, meeting.recording_config, caller_of(principal.token_id), now
         )
-        self._check_addresses(rec, body.url)
-        self._preflight(rec)
-        self.store.insert_recording(rec, exclusive=not body.allow_multiple_recordings, now=now)
-        self.on_change()
-        return rec
+        return self._insert(rec, body.url, exclusive=not body.allow_multiple_recordings, now=now)
 
     def start_track(self, principal: Principal, account_id: str, app_id: str, body: StartTrackBody) -> Recording:
-        app = self.access.app_for(principal, account_id, app_id)
-        self.access.require_write(principal)
-        meeting_id = check_uuid(body.meeting_id, "meeting_id")
-        meeting = self.store.get_meeting(app.id, meeting_id)
-        if meeting is None:
-            raise NotFound(f"meeting {meeting_id} not found")
+        app, meeting = self._writable_meeting(principal, account_id, app_id, body.meeting_id)
         now = self.clock()
         rec = new_track_recording(
             app.id,
@@ -133,11 +139,7 @@ class RecordingsService:
             app_config=app.recording_config,
             meeting_config=meeting.recording_config,
         )
-        self._check_addresses(rec, None)
-        self._preflight(rec)
-        self.store.insert_recording(rec, exclusive=True, now=now)
-        self.on_change()
-        return rec
+        return self._insert(rec, None, exclusive=True, now=now)
 
     def get(self, principal: Principal, account_id: str, app_id: str, recording_id: str) -> Recording:
         app = self.access.app_for(principal, account_id, app_id)
