@@ -6,13 +6,11 @@ commands that print take ``--json`` for machine output. The JSON shapes are a co
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +20,7 @@ from recordkit.cli.database import (
     copy_database_command,
     migrate_command,
 )
+from recordkit.cli.options import data_dir_option, handle_errors, json_option
 from recordkit.cli.recordings_cmd import register as register_remote_recordings
 from recordkit.cli.sync import sync_command
 from recordkit.cli.webhooks import webhooks as webhooks_group
@@ -29,41 +28,11 @@ from recordkit.distribution import DISTRIBUTION
 from recordkit.domain.models import PERMISSIONS
 from recordkit.domain.timefmt import now_ms
 from recordkit.errors import RecordKitError
-from recordkit.settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, SettingsError
+from recordkit.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
 
 if TYPE_CHECKING:
     from recordkit.domain.ports import Store
     from recordkit.runtime import Runtime
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def data_dir_option(func: F) -> F:
-    return click.option(
-        "--data-dir",
-        envvar="RECORDKIT_DATA_DIR",
-        default=DEFAULT_DATA_DIR,
-        show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Where RecordKit keeps its database, keys and files.",
-    )(func)
-
-
-def json_option(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
-
-
-def handle_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RecordKitError as exc:
-            raise click.ClickException(exc.message) from None
-        except SettingsError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _runtime(**given: Any) -> Runtime:

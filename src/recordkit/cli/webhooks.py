@@ -5,53 +5,20 @@ Reads and writes the data dir's database directly (a running server keeps sendin
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from recordkit.cli.database import command_settings
+from recordkit.cli.options import data_dir_option, handle_errors, json_option
 from recordkit.domain.timefmt import format_opt, now_ms
 from recordkit.domain.webhooks import DELIVERY_STATUSES, DeliveryRecord
-from recordkit.errors import RecordKitError
-from recordkit.settings import DEFAULT_DATA_DIR, SettingsError
 
 if TYPE_CHECKING:
     from recordkit.domain.ports import Store
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _data_dir(func: F) -> F:
-    return click.option(
-        "--data-dir",
-        envvar="RECORDKIT_DATA_DIR",
-        default=DEFAULT_DATA_DIR,
-        show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Where RecordKit keeps its database, keys and files.",
-    )(func)
-
-
-def _as_json(func: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RecordKitError as exc:
-            raise click.ClickException(exc.message) from None
-        except SettingsError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _store(data_dir: Path) -> Store:
@@ -86,8 +53,8 @@ def webhooks() -> None:
 
 
 @webhooks.command("deliveries")
-@_data_dir
-@_as_json
+@data_dir_option
+@json_option
 @click.option("--webhook", "webhook_id", default=None, help="Only this webhook's deliveries.")
 @click.option("--recording", "recording_id", default=None, help="Only this recording's deliveries.")
 @click.option(
@@ -98,7 +65,7 @@ def webhooks() -> None:
     help="Only deliveries in this status (repeat for several).",
 )
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="At most this many.")
-@_errors
+@handle_errors
 def deliveries(
     data_dir: Path,
     as_json: bool,
@@ -141,10 +108,10 @@ def deliveries(
 
 
 @webhooks.command("redeliver")
-@_data_dir
-@_as_json
+@data_dir_option
+@json_option
 @click.argument("delivery_id")
-@_errors
+@handle_errors
 def redeliver(data_dir: Path, as_json: bool, delivery_id: str) -> None:
     """Send a delivery again, with the same rtk-uuid: delivered, failed and dead ones are queued
     for attempt N+1 (the log keeps the count and the last answer until that attempt is made), with
@@ -163,8 +130,8 @@ def redeliver(data_dir: Path, as_json: bool, delivery_id: str) -> None:
 
 
 @webhooks.command("public-key")
-@_data_dir
-@_errors
+@data_dir_option
+@handle_errors
 def public_key(data_dir: Path) -> None:
     """Print the PEM public key that verifies rtk-signature (also at GET /.well-known/webhooks.json)."""
     from recordkit.security.webhook_keys import WebhookSigner, key_path
